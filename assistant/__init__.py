@@ -1,0 +1,38 @@
+"""Briefing Assistant: ask questions of a folder of news articles, answered with verbatim quotes.
+
+The public API; everything else is internal.
+"""
+
+from .config import Settings
+from .corpus import load_corpus
+from .errors import (
+    BriefingError,
+    ConfigError,
+    CorpusError,
+    IndexBusyError,
+    IndexMismatchError,
+    IndexMissingError,
+    IndexStoreError,
+)
+from .index import Index, open_index, sync_index
+from .types import Article, Chunk, CorpusLoad, IndexReport, Problem
+
+__all__ = [
+    "Article",
+    "BriefingError",
+    "Chunk",
+    "ConfigError",
+    "CorpusError",
+    "CorpusLoad",
+    "Index",
+    "IndexBusyError",
+    "IndexMismatchError",
+    "IndexMissingError",
+    "IndexReport",
+    "IndexStoreError",
+    "Problem",
+    "Settings",
+    "load_corpus",
+    "open_index",
+    "sync_index",
+]

@@ -1,0 +1,126 @@
+"""The ``briefing`` command: a thin layer over the Python API.
+
+Exit status: 0 done; 1 an error stopped the command (the index in use is unchanged);
+2 bad command-line usage; 3 done, but some article files were skipped (listed on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import Settings
+from .errors import BriefingError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
+
+_STAGE_LABELS = {"chunking": "Chunking", "embedding": "Embedding", "writing": "Writing"}
+
+
+class _ProgressBars:
+    """One tqdm bar per stage, shown only on a terminal (with time left from tqdm's rate)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total == 0:
+            return
+        from tqdm import tqdm
+
+        bar = self._bars.get(stage)
+        if bar is None:
+            unit = "article" if stage == "chunking" else "chunk"
+            bar = self._bars[stage] = tqdm(
+                total=total, desc=_STAGE_LABELS.get(stage, stage), unit=unit, file=sys.stderr
+            )
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    given: dict[str, Any] = {}
+    if getattr(args, "corpus", None) is not None:
+        given["corpus"] = args.corpus
+    if getattr(args, "index", None) is not None:
+        given["index_dir"] = args.index
+    return Settings(**given)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .index import sync_index
+
+    bars = _ProgressBars(enabled=sys.stderr.isatty() and not args.quiet)
+    try:
+        report = sync_index(_settings(args), rebuild=args.rebuild, progress=bars)
+    finally:
+        bars.close()
+    for problem in report.problems:
+        print(
+            f"warning: {problem}" if not problem.skipped else f"skipped: {problem}", file=sys.stderr
+        )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.summary())
+    return EXIT_SKIPPED if report.skipped else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="briefing",
+        description="Ask questions of a folder of news articles; answers quote the articles verbatim.",
+        epilog="Exit status: 0 done, 1 error (index unchanged), 2 usage, 3 done but files skipped.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    index = sub.add_parser(
+        "index",
+        help="build or sync the index with the corpus",
+        description="Sync the index with the corpus: new articles are added, changed ones "
+        "re-embedded, removed ones deleted. An unchanged corpus is a no-op.",
+    )
+    index.add_argument(
+        "--corpus", type=Path, help="folder of articles or one collection file (default: corpus/)"
+    )
+    index.add_argument("--index", type=Path, help="index folder (default: index/)")
+    index.add_argument(
+        "--rebuild", action="store_true", help="build from scratch (after a settings change)"
+    )
+    index.add_argument("--json", action="store_true", help="print the report as JSON")
+    index.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    index.set_defaults(func=cmd_index)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
+    try:
+        return int(args.func(args))
+    except BriefingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; the index in use is unchanged", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

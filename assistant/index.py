@@ -1,0 +1,529 @@
+"""Build, sync and open the article index. The only module that talks to Chroma.
+
+Layout of ``index_dir`` (see index/README.md)::
+
+    CURRENT          the name of the generation in use, replaced atomically
+    gen-000007/      one complete index: store.sqlite, bm25/, chroma/ (embedded store only)
+    lock             held while a sync runs
+
+A sync never writes into the generation in use. It copies it to a new ``gen-N+1`` folder (on a
+Chroma server: a new collection), applies the changes there, flushes everything, and only then
+points ``CURRENT`` at it with an atomic rename. A run killed at any moment leaves ``CURRENT``
+naming a complete index; the next run deletes the half-written generation and starts again
+from the complete one, so no chunk is ever duplicated or orphaned. The previous generation is
+kept until the next sync, so readers that opened it keep working.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .chunking import chunk_article
+from .config import Settings
+from .corpus import load_corpus
+from .embedding import Embedder, load_tokenizer, max_seq_length, model_identity, resolve_model_path
+from .errors import (
+    ConfigError,
+    CorpusError,
+    IndexBusyError,
+    IndexMismatchError,
+    IndexMissingError,
+    IndexStoreError,
+)
+from .keyword import KEYWORD_VERSION, KeywordIndex, build_keyword_index
+from .store import ArticleStore
+from .types import Article, Chunk, IndexReport, Problem
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+SPLITTER_VERSION = "sentences-v1"
+CURRENT_FILE = "CURRENT"
+_GEN = re.compile(r"^gen-(\d{6})$")
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``: stage is "chunking", "embedding" or "writing"."""
+
+
+def fingerprint(settings: Settings) -> dict[str, Any]:
+    """Everything that changes what the index holds; a mismatch means: rebuild."""
+    return {
+        "format": FORMAT_VERSION,
+        "embedding_model": model_identity(settings.embedding_model),
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap_tokens": settings.chunk_overlap_tokens,
+        "splitter": SPLITTER_VERSION,
+        "keyword": KEYWORD_VERSION,
+    }
+
+
+def backend(settings: Settings) -> str:
+    if settings.chroma_host:
+        return f"chroma-server://{settings.chroma_host}:{settings.chroma_port}"
+    return "embedded"
+
+
+# -- generations on disk ----------------------------------------------------------------------
+def current_generation(index_dir: Path) -> Path | None:
+    try:
+        name = (index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return index_dir / name if _GEN.match(name) and (index_dir / name).is_dir() else None
+
+
+def _generations(index_dir: Path) -> list[Path]:
+    found = [p for p in index_dir.iterdir() if _GEN.match(p.name) and p.is_dir()]
+    return sorted(found, key=lambda p: p.name)
+
+
+def _point_current_at(index_dir: Path, generation: Path) -> None:
+    tmp = index_dir / f".{CURRENT_FILE}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(generation.name + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, index_dir / CURRENT_FILE)
+    _fsync_dir(index_dir)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(folder))
+
+
+@contextmanager
+def _sync_lock(index_dir: Path) -> Iterator[None]:
+    with open(index_dir / "lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise IndexBusyError(
+                f"Another sync of {index_dir} is running; wait for it to finish and try again"
+            ) from exc
+        yield  # the lock goes with the file handle, also when the process is killed
+
+
+# -- Chroma --------------------------------------------------------------------------------------
+def _client(settings: Settings, generation: Path) -> Any:
+    import chromadb
+
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+        except Exception as exc:
+            raise IndexStoreError(
+                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+                f" ({exc}); start it with 'chroma run --path DIR --port {settings.chroma_port}'"
+                " or unset BRIEFING_CHROMA_HOST to use the embedded store"
+            ) from exc
+    return chromadb.PersistentClient(path=str(generation / "chroma"), settings=chroma_settings)
+
+
+def _collection_name(settings: Settings, generation: Path) -> str:
+    if settings.chroma_host:  # one server holds many generations: name each one
+        return f"{settings.collection}-{generation.name}-{secrets.token_hex(3)}"
+    return settings.collection if len(settings.collection) >= 3 else f"{settings.collection}-idx"
+
+
+def _collection(client: Any, name: str, *, create: bool = False) -> Any:
+    if create:
+        return client.get_or_create_collection(
+            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+    return client.get_collection(name, embedding_function=None)
+
+
+def _copy_vectors(source: Any, target: Any, batch: int) -> None:
+    total = source.count()
+    for offset in range(0, total, batch):
+        page = source.get(
+            include=["embeddings", "documents", "metadatas"], limit=batch, offset=offset
+        )
+        target.add(
+            ids=page["ids"],
+            embeddings=page["embeddings"],
+            documents=page["documents"],
+            metadatas=page["metadatas"],
+        )
+
+
+def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "article_id": article.id,
+        "start": chunk.start,
+        "end": chunk.end,
+        "title": article.title,
+        "locator": article.locator,
+    }
+    for key in ("source", "published", "published_ts", "url", "author"):
+        value = getattr(article, key)
+        if value is not None:
+            meta[key] = value
+    return meta
+
+
+# -- sync ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Plan:
+    added: list[Article]
+    updated: list[Article]
+    removed: list[str]
+
+
+def _plan(
+    articles: Sequence[Article], old: dict[str, tuple[str, str]], problems: Sequence[Problem]
+) -> _Plan:
+    new = {a.id: a for a in articles}
+    # A file that failed to read this run keeps what the index already holds from it.
+    failed_files = {p.path.split("#")[0] for p in problems if p.skipped}
+    added = [a for a in articles if a.id not in old]
+    updated = [a for a in articles if a.id in old and old[a.id][0] != a.content_hash]
+    removed = [
+        aid
+        for aid, (_h, locator) in old.items()
+        if aid not in new and locator.split("#")[0] not in failed_files
+    ]
+    return _Plan(added, updated, removed)
+
+
+def sync_index(
+    settings: Settings | None = None,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    embedder: Embedder | None = None,
+) -> IndexReport:
+    """Bring the index in line with the corpus: add new, re-embed changed, delete removed.
+
+    An unchanged corpus is a no-op (no model is loaded). Files that cannot be read are listed
+    in ``report.problems`` and everything else is still indexed. Raises ``IndexMismatchError``
+    if the index was built with other settings and ``rebuild`` is False.
+    """
+    settings = settings or Settings()
+    started = time.perf_counter()
+    if not Path(settings.corpus).exists():  # say so before anything is made on disk
+        raise CorpusError(
+            f"corpus path '{settings.corpus}' does not exist; add article files there or "
+            "pass --corpus PATH"
+        )
+    index_dir = settings.index_dir
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with _sync_lock(index_dir):
+        current = current_generation(index_dir)
+        _remove_stale(index_dir, current, settings)
+        old: dict[str, tuple[str, str]] = {}
+        if current is not None and not rebuild:
+            with ArticleStore(current, readonly=True) as store:
+                _check_compatible(store, settings, current)
+                old = store.manifest()
+        loaded = load_corpus(
+            settings.corpus, max_file_bytes=settings.max_file_bytes, prefer=old.keys()
+        )
+        plan = _plan(loaded.articles, old, loaded.problems)
+        report = dict(
+            added=len(plan.added),
+            updated=len(plan.updated),
+            removed=len(plan.removed),
+            skipped=sum(1 for p in loaded.problems if p.skipped),
+            unchanged=len(loaded.articles) - len(plan.added) - len(plan.updated),
+            problems=loaded.problems,
+        )
+        if current is not None and not rebuild and not (plan.added or plan.updated or plan.removed):
+            with ArticleStore(current, readonly=True) as store:
+                totals = store.count_articles(), store.count_chunks()
+            return IndexReport(
+                **report,
+                total_articles=totals[0],
+                total_chunks=totals[1],
+                seconds=time.perf_counter() - started,
+                generation=current.name,
+            )
+        if not loaded.articles and current is None:
+            detail = "; ".join(str(p) for p in loaded.problems[:5])
+            raise IndexStoreError(
+                f"No readable articles in {settings.corpus}; nothing to index"
+                + (f" ({detail})" if detail else "")
+            )
+        generation, counts = _write_generation(
+            settings, index_dir, None if rebuild else current, plan, progress, embedder
+        )
+        _point_current_at(index_dir, generation)
+        _remove_stale(index_dir, generation, settings)
+        return IndexReport(
+            **report,
+            chunks_added=counts[0],
+            chunks_removed=counts[1],
+            total_articles=counts[2],
+            total_chunks=counts[3],
+            seconds=time.perf_counter() - started,
+            generation=generation.name,
+        )
+
+
+def _check_compatible(store: ArticleStore, settings: Settings, generation: Path) -> None:
+    built, wanted = store.get_meta("fingerprint"), fingerprint(settings)
+    if built != wanted:
+        changed = sorted(
+            k for k in set(built or {}) | set(wanted) if (built or {}).get(k) != wanted.get(k)
+        )
+        raise IndexMismatchError(
+            f"The index in {generation.parent} was built with other settings "
+            f"({', '.join(f'{k}: {(built or {}).get(k)!r} -> {wanted.get(k)!r}' for k in changed)}); "
+            "rebuild it with 'briefing index --rebuild'"
+        )
+    if store.get_meta("backend") != backend(settings):
+        raise IndexMismatchError(
+            f"The index in {generation.parent} lives in {store.get_meta('backend')}, but the "
+            f"settings point at {backend(settings)}; rebuild it with 'briefing index --rebuild'"
+        )
+
+
+def _write_generation(
+    settings: Settings,
+    index_dir: Path,
+    base: Path | None,
+    plan: _Plan,
+    progress: Progress | None,
+    embedder: Embedder | None,
+) -> tuple[Path, tuple[int, int, int, int]]:
+    """Write a complete new generation next to ``base`` (or from nothing); return it and counts."""
+    existing = _generations(index_dir)
+    number = int(_GEN.match(existing[-1].name).group(1)) + 1 if existing else 1  # type: ignore[union-attr]
+    generation = index_dir / f"gen-{number:06d}"
+    report = progress or (lambda stage, done, total: None)
+
+    to_embed = [*plan.added, *plan.updated]
+    chunks_by_article = _chunk_all(settings, to_embed, report)
+    new_chunks = [(a, c) for a in to_embed for c in chunks_by_article[a.id]]
+
+    if base is not None:
+        shutil.copytree(base, generation, ignore=shutil.ignore_patterns("bm25"))
+    else:
+        generation.mkdir()
+    client = _client(settings, generation)
+    store = ArticleStore(generation)
+    try:
+        collection = _open_target_collection(settings, client, store, base, generation)
+        removed_ids: list[str] = []
+        for aid in [*plan.removed, *(a.id for a in plan.updated)]:
+            removed_ids.extend(store.delete_article(aid))
+        batch = client.get_max_batch_size()
+        for begin in range(0, len(removed_ids), batch):
+            collection.delete(ids=removed_ids[begin : begin + batch])
+
+        embedder = embedder or Embedder(
+            settings.embedding_model, batch_size=settings.embed_batch_size
+        )
+        done = 0
+
+        def embedded(n: int) -> None:
+            nonlocal done
+            done += n
+            report("embedding", done, len(new_chunks))
+
+        report("embedding", 0, len(new_chunks))
+        vectors = (
+            embedder.embed([c.text for _a, c in new_chunks], progress=embedded)
+            if new_chunks
+            else []
+        )
+        report("writing", 0, len(new_chunks))
+        for begin in range(0, len(new_chunks), batch):
+            part = new_chunks[begin : begin + batch]
+            collection.add(
+                ids=[c.id for _a, c in part],
+                embeddings=vectors[begin : begin + batch],
+                documents=[c.text for _a, c in part],
+                metadatas=[_chunk_metadata(a, c) for a, c in part],
+            )
+            report("writing", begin + len(part), len(new_chunks))
+        for article in to_embed:
+            store.put_article(article, chunks_by_article[article.id])
+        store.set_meta("fingerprint", fingerprint(settings))
+        store.set_meta("backend", backend(settings))
+        store.set_meta("generation", generation.name)
+        store.set_meta("built_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        store.commit()
+        all_chunks = list(store.chunks())
+        build_keyword_index(generation, [c.id for c in all_chunks], [c.text for c in all_chunks])
+        counts = (len(new_chunks), len(removed_ids), store.count_articles(), len(all_chunks))
+        if collection.count() != len(all_chunks):
+            raise IndexStoreError(
+                f"Chroma holds {collection.count()} chunks but the store {len(all_chunks)}; "
+                "the new index was not used. Run 'briefing index --rebuild'"
+            )
+    finally:
+        store.close()
+        client.close()
+    _fsync_tree(generation)
+    return generation, counts
+
+
+def _chunk_all(
+    settings: Settings, articles: Sequence[Article], report: Progress
+) -> dict[str, list[Chunk]]:
+    if not articles:
+        return {}
+    path = resolve_model_path(settings.embedding_model)
+    window = max_seq_length(path)
+    if window is not None and settings.chunk_tokens > window - 2:
+        raise ConfigError(
+            f"chunk_tokens is {settings.chunk_tokens}, but {settings.embedding_model} reads at "
+            f"most {window - 2} word pieces per text; set BRIEFING_CHUNK_TOKENS to {window - 2} or less"
+        )
+    tokenizer = load_tokenizer(path)
+    out: dict[str, list[Chunk]] = {}
+    for n, article in enumerate(articles, 1):
+        out[article.id] = chunk_article(
+            article,
+            tokenizer,
+            max_tokens=settings.chunk_tokens,
+            overlap_tokens=settings.chunk_overlap_tokens,
+        )
+        report("chunking", n, len(articles))
+    return out
+
+
+def _open_target_collection(
+    settings: Settings, client: Any, store: ArticleStore, base: Path | None, generation: Path
+) -> Any:
+    if not settings.chroma_host:
+        store.set_meta("collection", _collection_name(settings, generation))
+        return _collection(client, store.get_meta("collection"), create=True)
+    # On a server, the new generation is a new collection, filled from the current one.
+    name = _collection_name(settings, generation)
+    target = _collection(client, name, create=True)
+    store.set_meta("collection", name)
+    if base is not None:
+        with ArticleStore(base, readonly=True) as old_store:
+            source = _collection(client, old_store.get_meta("collection"))
+        _copy_vectors(source, target, client.get_max_batch_size())
+    return target
+
+
+def _remove_stale(index_dir: Path, current: Path | None, settings: Settings) -> None:
+    """Delete generations other than the current one and the one before it."""
+    gens = _generations(index_dir)
+    keep: set[str] = set()
+    if current is not None:
+        keep.add(current.name)
+        older = [g for g in gens if g.name < current.name]
+        if older:
+            keep.add(older[-1].name)
+    for gen in gens:
+        if gen.name not in keep:
+            _drop_generation(gen, settings)
+    for leftover in index_dir.glob(f".{CURRENT_FILE}.tmp"):
+        leftover.unlink()
+
+
+def _drop_generation(generation: Path, settings: Settings) -> None:
+    if settings.chroma_host:
+        try:
+            with ArticleStore(generation, readonly=True) as store:
+                name = store.get_meta("collection")
+        except Exception:  # a half-written generation may have no store yet
+            name = None
+        client = _client(settings, generation)
+        try:
+            names = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
+            prefix = f"{settings.collection}-{generation.name}-"
+            for candidate in names:
+                if candidate == name or candidate.startswith(prefix):
+                    client.delete_collection(candidate)
+        finally:
+            client.close()
+    shutil.rmtree(generation, ignore_errors=True)
+
+
+# -- reading ---------------------------------------------------------------------------------
+class Index:
+    """A read-only handle on the current generation: articles, chunks, vectors, keywords."""
+
+    def __init__(self, settings: Settings, generation: Path) -> None:
+        self.settings = settings
+        self.generation = generation
+        self.store = ArticleStore(generation, readonly=True)
+        _check_compatible(self.store, settings, generation)
+        self._client = _client(settings, generation)
+        self.collection = _collection(self._client, self.store.get_meta("collection"))
+        self._keywords: KeywordIndex | None = None
+
+    @property
+    def keywords(self) -> KeywordIndex:
+        if self._keywords is None:
+            self._keywords = KeywordIndex(self.generation)
+        return self._keywords
+
+    def article(self, article_id: str) -> Article | None:
+        return self.store.article(article_id)
+
+    def articles(self) -> list[Article]:
+        return list(self.store.articles())
+
+    def chunks(self) -> list[Chunk]:
+        return list(self.store.chunks())
+
+    def count_articles(self) -> int:
+        return self.store.count_articles()
+
+    def count_chunks(self) -> int:
+        return self.store.count_chunks()
+
+    def status(self) -> dict[str, Any]:
+        built = self.store.get_meta("built_at")
+        return {
+            "generation": self.generation.name,
+            "articles": self.count_articles(),
+            "chunks": self.count_chunks(),
+            "built_at": built,
+            "backend": self.store.get_meta("backend"),
+        }
+
+    def close(self) -> None:
+        self.store.close()
+        self._client.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_index(settings: Settings | None = None) -> Index:
+    """Open the index in use. Raises ``IndexMissingError`` if none was built yet."""
+    settings = settings or Settings()
+    generation = current_generation(settings.index_dir)
+    if generation is None:
+        raise IndexMissingError(f"No index in {settings.index_dir}; build it with 'briefing index'")
+    return Index(settings, generation)

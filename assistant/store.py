@@ -1,0 +1,148 @@
+"""The article store of one index generation: a SQLite file beside the vectors.
+
+It holds every indexed article's text and metadata, each chunk's offsets and sentence spans,
+and the index's own facts (fingerprint, backend, collection name). Quotes are checked against
+the article text kept here, so the store is the source of truth for offsets.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .types import Article, Chunk
+
+STORE_FILE = "store.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, locator TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
+    source TEXT, published TEXT, published_ts INTEGER, url TEXT, author TEXT,
+    content_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id),
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, sentences TEXT NOT NULL,
+    n_tokens INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks(article_id);
+"""
+
+_ARTICLE_COLUMNS = (
+    "id, locator, title, text, source, published, published_ts, url, author, content_hash"
+)
+
+
+class ArticleStore:
+    """Articles and chunks of one generation. Open with ``ArticleStore(folder)``."""
+
+    def __init__(self, folder: Path, *, readonly: bool = False) -> None:
+        self.path = folder / STORE_FILE
+        if readonly:
+            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        else:
+            self._db = sqlite3.connect(self.path)
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> ArticleStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def commit(self) -> None:
+        self._db.commit()
+
+    # -- facts about the index -------------------------------------------------------------
+    def get_meta(self, key: str) -> Any:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value))
+        )
+
+    # -- articles --------------------------------------------------------------------------
+    def manifest(self) -> dict[str, tuple[str, str]]:
+        """article id -> (content hash, locator) for every stored article."""
+        rows = self._db.execute("SELECT id, content_hash, locator FROM articles")
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    def article(self, article_id: str) -> Article | None:
+        row = self._db.execute(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        return Article(*row) if row else None
+
+    def articles(self) -> Iterator[Article]:
+        rows = self._db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY locator")
+        for row in rows:
+            yield Article(*row)
+
+    def put_article(self, article: Article, chunks: Iterable[Chunk]) -> None:
+        a = article
+        self._db.execute(
+            f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                a.id,
+                a.locator,
+                a.title,
+                a.text,
+                a.source,
+                a.published,
+                a.published_ts,
+                a.url,
+                a.author,
+                a.content_hash,
+            ),
+        )
+        self._db.executemany(
+            'INSERT INTO chunks (id, article_id, start, "end", sentences, n_tokens) '
+            "VALUES (?,?,?,?,?,?)",
+            [
+                (c.id, c.article_id, c.start, c.end, json.dumps(c.sentences), c.n_tokens)
+                for c in chunks
+            ],
+        )
+
+    def delete_article(self, article_id: str) -> list[str]:
+        """Remove an article and its chunks; return the removed chunk ids."""
+        ids = [
+            r[0]
+            for r in self._db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))
+        ]
+        self._db.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
+        self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        return ids
+
+    # -- chunks ----------------------------------------------------------------------------
+    def count_chunks(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def count_articles(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Every chunk with its text, in a stable order (article locator, then offset)."""
+        rows = self._db.execute(
+            'SELECT c.id, c.article_id, c.start, c."end", c.sentences, c.n_tokens, a.text '
+            "FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY a.locator, c.start"
+        )
+        for cid, aid, start, end, sentences, n_tokens, text in rows:
+            yield Chunk(
+                id=cid,
+                article_id=aid,
+                start=start,
+                end=end,
+                text=text[start:end],
+                sentences=tuple(tuple(s) for s in json.loads(sentences)),
+                n_tokens=n_tokens,
+            )

@@ -1,0 +1,109 @@
+"""The typed objects that flow between the stages: Article -> Chunk -> (index) -> IndexReport."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as read from the corpus.
+
+    `text` is the body exactly as stored; every offset in the project points into it.
+    Metadata that the file does not give stays ``None``: nothing is invented.
+    """
+
+    id: str
+    """Stable id derived from where the article lives (file path, or collection + record key)."""
+    locator: str
+    """Human-readable origin: a path relative to the corpus root, with ``#key`` for a record."""
+    title: str
+    text: str
+    source: str | None = None
+    published: str | None = None
+    """ISO 8601 in UTC, e.g. ``2023-11-27T08:45:59+00:00``."""
+    published_ts: int | None = None
+    """The same instant as integer seconds since the epoch (for date-range filters)."""
+    url: str | None = None
+    author: str | None = None
+    content_hash: str = ""
+    """Hash of text and metadata: a changed hash means the article must be re-indexed."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file or record that could not be read as given. ``skipped`` is False for warnings."""
+
+    path: str
+    reason: str
+    skipped: bool = True
+
+    def __str__(self) -> str:
+        kind = "skipped" if self.skipped else "warning"
+        return f"{self.path}: {self.reason} ({kind})"
+
+
+@dataclass(frozen=True)
+class CorpusLoad:
+    """What reading a corpus gave: the articles in a stable order and the problems met."""
+
+    articles: tuple[Article, ...]
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of an article with exact offsets: ``article.text[start:end] == text``."""
+
+    id: str
+    article_id: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...] = ()
+    """Sentence spans inside the chunk, as absolute (start, end) offsets into the article."""
+    n_tokens: int = 0
+    """Word pieces of the text under the embedding model's tokenizer (no special tokens)."""
+
+
+def chunk_id(article_id: str, start: int, end: int) -> str:
+    """A chunk id that survives a rebuild: the article id plus the character offsets."""
+    return f"{article_id}:{start}-{end}"
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """The summary of one ``sync_index`` run."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    skipped: int = 0
+    """Articles (or files) rejected this run; see ``problems``."""
+    unchanged: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    total_articles: int = 0
+    total_chunks: int = 0
+    seconds: float = 0.0
+    generation: str = ""
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.updated} updated, {self.removed} removed, "
+            f"{self.skipped} skipped, {self.unchanged} unchanged articles; "
+            f"+{self.chunks_added}/-{self.chunks_removed} chunks "
+            f"({self.total_articles} articles, {self.total_chunks} chunks in index); "
+            f"{self.seconds:.1f} s"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["problems"] = [asdict(p) for p in self.problems]
+        return data

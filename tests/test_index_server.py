@@ -1,0 +1,95 @@
+"""Index into a real Chroma server started on 127.0.0.1 (`chroma run` from the chromadb package)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant import Settings, open_index, sync_index
+
+from .test_index import assert_consistent
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[int]:
+    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            exe,
+            "run",
+            "--path",
+            str(tmp_path / "server-data"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import chromadb
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
+                break
+            except Exception:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail("the Chroma server did not start")
+                time.sleep(0.3)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_index_into_a_chroma_server(settings: Settings, corpus_dir: Path, chroma_server: int):
+    import chromadb
+
+    remote = settings.model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": chroma_server})
+    report = sync_index(remote)
+    assert report.added == 6
+    assert_consistent(remote)
+    server = chromadb.HttpClient(host="127.0.0.1", port=chroma_server)
+    with open_index(remote) as index:
+        name = index.store.get_meta("collection")
+        assert server.get_collection(name).count() == report.total_chunks
+
+    (corpus_dir / "tram-line.txt").unlink()
+    second = sync_index(remote)
+    assert second.removed == 1
+    assert_consistent(remote)
+    third = sync_index(remote.model_copy())  # no-op
+    assert third.generation == second.generation
+    (corpus_dir / "extra.txt").write_text(
+        "Extra headline\nA bridge reopened on Sunday.\n", encoding="utf-8"
+    )
+    fourth = sync_index(remote)
+    assert fourth.added == 1
+    assert_consistent(remote)
+    # only the generation in use and the one before it stay on the server
+    assert len(server.list_collections()) == 2
+
+    # the embedded store and the server are not mixed up silently
+    from assistant import IndexMismatchError
+
+    with pytest.raises(IndexMismatchError, match="rebuild"):
+        open_index(settings)
