@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Settings
-from .errors import BriefingError
+from .errors import BriefingError, ConfigError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
 
@@ -76,6 +76,51 @@ def cmd_index(args: argparse.Namespace) -> int:
     return EXIT_SKIPPED if report.skipped else EXIT_OK
 
 
+def _date_ts(value: str) -> int:
+    from .dates import parse_date
+
+    parsed = parse_date(value)
+    if parsed is None:
+        raise argparse.ArgumentTypeError(
+            f"cannot read the date {value!r}; write it like 2023-11-27"
+        )
+    return parsed[1]
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .api import Assistant
+    from .dates import parse_date
+    from .retrieval import Filters
+
+    bars = _ProgressBars(enabled=sys.stderr.isatty() and not args.quiet)
+    reference = None
+    if args.reference_date:
+        parsed = parse_date(args.reference_date)
+        if parsed is None:
+            raise ConfigError(
+                f"cannot read --reference-date {args.reference_date!r}; write it like 2023-11-27"
+            )
+        from datetime import UTC, datetime
+
+        reference = datetime.fromtimestamp(parsed[1], UTC).date()
+    filters = Filters(
+        sources=tuple(args.source or ()),
+        start_ts=args.since,
+        end_ts=args.until + 86400 if args.until is not None else None,
+    )
+    try:
+        assistant = Assistant.open(_settings(args), progress=bars, reference_date=reference)
+    finally:
+        bars.close()
+    with assistant:
+        answer = assistant.ask(args.question, filters=filters)
+    if args.json:
+        print(json.dumps(answer.to_dict(passages=args.passages), indent=2, ensure_ascii=False))
+    else:
+        print(answer.answer)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefing",
@@ -101,6 +146,32 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     index.set_defaults(func=cmd_index)
+
+    ask = sub.add_parser(
+        "ask",
+        help="answer a question with verified quotes",
+        description="Answer a question from the index with verbatim, cited quotes, or say that "
+        "the articles do not answer it. Builds the index first if there is none.",
+    )
+    ask.add_argument("question")
+    ask.add_argument(
+        "--corpus", type=Path, help="folder of articles or one collection file (default: corpus/)"
+    )
+    ask.add_argument("--index", type=Path, help="index folder (default: index/)")
+    ask.add_argument(
+        "--source", action="append", help="only articles from this source (repeatable)"
+    )
+    ask.add_argument("--since", type=_date_ts, help="only articles published on or after this date")
+    ask.add_argument(
+        "--until", type=_date_ts, help="only articles published on or before this date"
+    )
+    ask.add_argument("--reference-date", help="'today' for relative dates like 'last week'")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument(
+        "--passages", action="store_true", help="with --json: include the retrieved passages"
+    )
+    ask.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    ask.set_defaults(func=cmd_ask)
     return parser
 
 

@@ -13,7 +13,6 @@ and what to do, and the other articles are still read.
 
 from __future__ import annotations
 
-import email.utils
 import gzip
 import hashlib
 import io
@@ -22,12 +21,13 @@ import logging
 import os
 import zlib
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from assistant.dates import parse_date
 from assistant.errors import CorpusError
 from assistant.types import Article, CorpusLoad, Problem
 
@@ -41,7 +41,6 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES + JSONL_SUFFI
 
 _DATE_KEYS = ("published", "published_at", "date")
 _BOM = b"\xef\xbb\xbf"
-_EXTRA_DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%Y/%m/%d")
 
 
 class _Unreadable(Exception):
@@ -106,21 +105,6 @@ def load_corpus(
         logger.debug("corpus problem: %s", problem)
     logger.info("read %d articles from %s (%d problems)", len(articles), root, len(problems))
     return CorpusLoad(articles=tuple(articles), problems=tuple(problems))
-
-
-def parse_date(value: object) -> tuple[str, int] | None:
-    """Read a publication date as (ISO 8601 in UTC, epoch seconds), or None if unreadable.
-
-    Accepts datetime/date objects, epoch seconds, ISO 8601 (``Z`` and long fractions too),
-    RFC 2822 and forms like ``November 27, 2023``. A time without a zone is taken as UTC.
-    """
-    moment = _to_datetime(value)
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC).replace(microsecond=0)
-    return moment.isoformat(), int(moment.timestamp())
 
 
 # --- finding and reading files ------------------------------------------------------------
@@ -423,32 +407,3 @@ def _first_line(text: str, *, markdown: bool) -> str:
         if title:
             return title
     return text.split("\n", 1)[0].strip()
-
-
-def _to_datetime(value: object) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(value, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return datetime.fromisoformat(text)  # Python 3.11+: also 'Z' and 9-digit fractions
-    except ValueError:
-        pass
-    try:
-        return email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        pass
-    for form in _EXTRA_DATE_FORMATS:
-        try:
-            return datetime.strptime(text, form)
-        except ValueError:
-            continue
-    return None

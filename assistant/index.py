@@ -16,15 +16,11 @@ kept until the next sync, so readers that opened it keep working.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
-import re
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,12 +32,19 @@ from .embedding import Embedder, load_tokenizer, max_seq_length, model_identity,
 from .errors import (
     ConfigError,
     CorpusError,
-    IndexBusyError,
     IndexMismatchError,
     IndexMissingError,
     IndexStoreError,
 )
-from .keyword import KEYWORD_VERSION, KeywordIndex, build_keyword_index
+from .generations import (
+    current_generation,
+    fsync_tree,
+    list_generations,
+    next_generation,
+    point_current_at,
+    sync_lock,
+)
+from .keyword import KEYWORD_VERSION, KeywordIndex, build_keyword_index, keyword_tokens
 from .store import ArticleStore
 from .types import Article, Chunk, IndexReport, Problem
 
@@ -49,8 +52,6 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 SPLITTER_VERSION = "sentences-v1"
-CURRENT_FILE = "CURRENT"
-_GEN = re.compile(r"^gen-(\d{6})$")
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: stage is "chunking", "embedding" or "writing"."""
@@ -72,61 +73,6 @@ def backend(settings: Settings) -> str:
     if settings.chroma_host:
         return f"chroma-server://{settings.chroma_host}:{settings.chroma_port}"
     return "embedded"
-
-
-# -- generations on disk ----------------------------------------------------------------------
-def current_generation(index_dir: Path) -> Path | None:
-    try:
-        name = (index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    return index_dir / name if _GEN.match(name) and (index_dir / name).is_dir() else None
-
-
-def _generations(index_dir: Path) -> list[Path]:
-    found = [p for p in index_dir.iterdir() if _GEN.match(p.name) and p.is_dir()]
-    return sorted(found, key=lambda p: p.name)
-
-
-def _point_current_at(index_dir: Path, generation: Path) -> None:
-    tmp = index_dir / f".{CURRENT_FILE}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(generation.name + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, index_dir / CURRENT_FILE)
-    _fsync_dir(index_dir)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(root: Path) -> None:
-    for folder, _dirs, files in os.walk(root):
-        for name in files:
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(folder))
-
-
-@contextmanager
-def _sync_lock(index_dir: Path) -> Iterator[None]:
-    with open(index_dir / "lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise IndexBusyError(
-                f"Another sync of {index_dir} is running; wait for it to finish and try again"
-            ) from exc
-        yield  # the lock goes with the file handle, also when the process is killed
 
 
 # -- Chroma --------------------------------------------------------------------------------------
@@ -237,7 +183,7 @@ def sync_index(
         )
     index_dir = settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
-    with _sync_lock(index_dir):
+    with sync_lock(index_dir):
         current = current_generation(index_dir)
         _remove_stale(index_dir, current, settings)
         old: dict[str, tuple[str, str]] = {}
@@ -276,7 +222,7 @@ def sync_index(
         generation, counts = _write_generation(
             settings, index_dir, None if rebuild else current, plan, progress, embedder
         )
-        _point_current_at(index_dir, generation)
+        point_current_at(index_dir, generation)
         _remove_stale(index_dir, generation, settings)
         return IndexReport(
             **report,
@@ -316,9 +262,7 @@ def _write_generation(
     embedder: Embedder | None,
 ) -> tuple[Path, tuple[int, int, int, int]]:
     """Write a complete new generation next to ``base`` (or from nothing); return it and counts."""
-    existing = _generations(index_dir)
-    number = int(_GEN.match(existing[-1].name).group(1)) + 1 if existing else 1  # type: ignore[union-attr]
-    generation = index_dir / f"gen-{number:06d}"
+    generation = next_generation(index_dir)
     report = progress or (lambda stage, done, total: None)
 
     to_embed = [*plan.added, *plan.updated]
@@ -366,25 +310,33 @@ def _write_generation(
                 metadatas=[_chunk_metadata(a, c) for a, c in part],
             )
             report("writing", begin + len(part), len(new_chunks))
+        terms = iter(keyword_tokens([c.text for _a, c in new_chunks]))
         for article in to_embed:
-            store.put_article(article, chunks_by_article[article.id])
+            chunks = chunks_by_article[article.id]
+            store.put_article(article, chunks, [next(terms) for _c in chunks])
         store.set_meta("fingerprint", fingerprint(settings))
         store.set_meta("backend", backend(settings))
         store.set_meta("generation", generation.name)
         store.set_meta("built_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         store.commit()
-        all_chunks = list(store.chunks())
-        build_keyword_index(generation, [c.id for c in all_chunks], [c.text for c in all_chunks])
-        counts = (len(new_chunks), len(removed_ids), store.count_articles(), len(all_chunks))
-        if collection.count() != len(all_chunks):
+        rows = dict(store.chunk_terms())
+        missing = [cid for cid, terms in rows.items() if terms is None]
+        if missing:  # a store written before terms were kept
+            found = keyword_tokens([store.chunk_text(cid) for cid in missing])
+            rows.update(zip(missing, found, strict=True))
+            store.set_terms([(cid, rows[cid] or []) for cid in missing])
+            store.commit()
+        build_keyword_index(generation, list(rows), [terms or [] for terms in rows.values()])
+        counts = (len(new_chunks), len(removed_ids), store.count_articles(), len(rows))
+        if collection.count() != len(rows):
             raise IndexStoreError(
-                f"Chroma holds {collection.count()} chunks but the store {len(all_chunks)}; "
+                f"Chroma holds {collection.count()} chunks but the store {len(rows)}; "
                 "the new index was not used. Run 'briefing index --rebuild'"
             )
     finally:
         store.close()
         client.close()
-    _fsync_tree(generation)
+    fsync_tree(generation)
     return generation, counts
 
 
@@ -432,7 +384,7 @@ def _open_target_collection(
 
 def _remove_stale(index_dir: Path, current: Path | None, settings: Settings) -> None:
     """Delete generations other than the current one and the one before it."""
-    gens = _generations(index_dir)
+    gens = list_generations(index_dir)
     keep: set[str] = set()
     if current is not None:
         keep.add(current.name)
@@ -442,8 +394,6 @@ def _remove_stale(index_dir: Path, current: Path | None, settings: Settings) -> 
     for gen in gens:
         if gen.name not in keep:
             _drop_generation(gen, settings)
-    for leftover in index_dir.glob(f".{CURRENT_FILE}.tmp"):
-        leftover.unlink()
 
 
 def _drop_generation(generation: Path, settings: Settings) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS articles (
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id),
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, sentences TEXT NOT NULL,
-    n_tokens INTEGER NOT NULL
+    n_tokens INTEGER NOT NULL, terms TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks(article_id);
 """
@@ -47,6 +47,9 @@ class ArticleStore:
         else:
             self._db = sqlite3.connect(self.path)
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
+            if "terms" not in columns:  # stores written before keyword terms were kept
+                self._db.execute("ALTER TABLE chunks ADD COLUMN terms TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -87,7 +90,10 @@ class ArticleStore:
         for row in rows:
             yield Article(*row)
 
-    def put_article(self, article: Article, chunks: Iterable[Chunk]) -> None:
+    def put_article(
+        self, article: Article, chunks: Sequence[Chunk], terms: Sequence[Sequence[str]]
+    ) -> None:
+        """Store an article with its chunks and each chunk's keyword terms."""
         a = article
         self._db.execute(
             f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -105,11 +111,19 @@ class ArticleStore:
             ),
         )
         self._db.executemany(
-            'INSERT INTO chunks (id, article_id, start, "end", sentences, n_tokens) '
-            "VALUES (?,?,?,?,?,?)",
+            'INSERT INTO chunks (id, article_id, start, "end", sentences, n_tokens, terms) '
+            "VALUES (?,?,?,?,?,?,?)",
             [
-                (c.id, c.article_id, c.start, c.end, json.dumps(c.sentences), c.n_tokens)
-                for c in chunks
+                (
+                    c.id,
+                    c.article_id,
+                    c.start,
+                    c.end,
+                    json.dumps(c.sentences),
+                    c.n_tokens,
+                    " ".join(t),
+                )
+                for c, t in zip(chunks, terms, strict=True)
             ],
         )
 
@@ -146,3 +160,34 @@ class ArticleStore:
                 sentences=tuple(tuple(s) for s in json.loads(sentences)),
                 n_tokens=n_tokens,
             )
+
+    def chunk_spans(self) -> Iterator[tuple[str, str, int, int, tuple[tuple[int, int], ...]]]:
+        """(chunk id, article id, start, end, sentence spans) of every chunk, without text."""
+        rows = self._db.execute('SELECT id, article_id, start, "end", sentences FROM chunks')
+        for cid, aid, start, end, sentences in rows:
+            yield cid, aid, start, end, tuple(tuple(s) for s in json.loads(sentences))
+
+    def article_headers(self) -> Iterator[Article]:
+        """Every article's metadata with an empty ``text`` (cheap: no article bodies read)."""
+        columns = _ARTICLE_COLUMNS.replace("text", "'' AS text")
+        for row in self._db.execute(f"SELECT {columns} FROM articles"):
+            yield Article(*row)
+
+    def chunk_terms(self) -> Iterator[tuple[str, list[str] | None]]:
+        """(chunk id, keyword terms or None if not stored) of every chunk, in id order."""
+        for cid, terms in self._db.execute("SELECT id, terms FROM chunks ORDER BY id"):
+            yield cid, terms.split() if terms is not None else None
+
+    def chunk_text(self, chunk_id: str) -> str:
+        row = self._db.execute(
+            'SELECT substr(a.text, c.start + 1, c."end" - c.start) FROM chunks c '
+            "JOIN articles a ON a.id = c.article_id WHERE c.id = ?",
+            (chunk_id,),
+        ).fetchone()
+        return row[0] if row else ""
+
+    def set_terms(self, terms: Sequence[tuple[str, Sequence[str]]]) -> None:
+        """Keep (chunk id, keyword terms) pairs, e.g. for chunks stored before terms were kept."""
+        self._db.executemany(
+            "UPDATE chunks SET terms = ? WHERE id = ?", [(" ".join(t), cid) for cid, t in terms]
+        )

@@ -107,3 +107,79 @@ class IndexReport:
         data = asdict(self)
         data["problems"] = [asdict(p) for p in self.problems]
         return data
+
+
+# -- answering -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its article's metadata and the score of every retrieval stage."""
+
+    chunk_id: str
+    article_id: str
+    start: int
+    end: int
+    text: str
+    title: str
+    source: str | None
+    published: str | None
+    url: str | None
+    sentences: tuple[tuple[int, int], ...]
+    score: float
+    """The final score the ranking used (higher is better)."""
+    stages: dict[str, float] = field(default_factory=dict)
+    """Per-stage evidence, e.g. ``{"dense_rank": 3, "keyword_rank": 1, "source_match": 1}``."""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Verbatim text of an article: ``article.text[start:end] == text`` (checked before shown)."""
+
+    n: int
+    text: str
+    article_id: str
+    title: str
+    source: str | None
+    published: str | None
+    url: str | None
+    start: int
+    end: int
+    speaker: str | None = None
+    """Who the sentence says is speaking ("Peskov said"), when it says so."""
+
+    def citation(self) -> str:
+        """``[n] Source, 2023-11-27, "Title"`` with the unknown parts left out."""
+        parts = [p for p in (self.source, (self.published or "")[:10]) if p]
+        return f"[{self.n}] " + ", ".join([*parts, f"“{self.title}”"])
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    """An article named on a refusal (the closest matches) or in citations."""
+
+    article_id: str
+    title: str
+    source: str | None
+    published: str | None
+    url: str | None
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    standalone_question: str
+    answer: str
+    refused: bool
+    quotes: tuple[Quote, ...] = ()
+    closest: tuple[ArticleRef, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    filters: dict[str, Any] = field(default_factory=dict)
+    """The filters applied: sources, date range, recency, and where each came from."""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    refusal_reason: str | None = None
+
+    def to_dict(self, *, passages: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        if not passages:
+            data.pop("passages")
+        return data

@@ -110,7 +110,7 @@ def check_article_chunks(art: Article, tokenizer, max_tokens: int = 254) -> int:
     window = max_seq_length(resolve_model_path("all-MiniLM-L6-v2"))
     assert window == 256
     counts = tokenizer.count([c.text for c in chunks])
-    for chunk, count in zip(chunks, counts, strict=False):
+    for chunk, count in zip(chunks, counts, strict=True):
         assert art.text[chunk.start : chunk.end] == chunk.text
         assert count == chunk.n_tokens
         assert count + 2 <= window, f"{chunk.id} would be truncated by the model"

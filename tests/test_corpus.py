@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import SUPPORTED_SUFFIXES, load_corpus, parse_date
+from assistant.corpus import SUPPORTED_SUFFIXES, load_corpus
+from assistant.dates import parse_date
 from assistant.errors import CorpusError
 from assistant.types import Article, CorpusLoad, Problem
 

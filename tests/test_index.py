@@ -21,7 +21,7 @@ def assert_consistent(settings: Settings) -> dict[str, str]:
         assert len(got["ids"]) == len(set(got["ids"])), "duplicate chunks in Chroma"
         assert set(got["ids"]) == set(chunks), "orphan or missing chunks in Chroma"
         articles = {a.id: a for a in index.articles()}
-        for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False):
+        for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
             article = articles[meta["article_id"]]
             assert article.text[meta["start"] : meta["end"]] == doc == chunks[cid].text
         assert set(KeywordIndex(index.generation).ids) == set(chunks)

@@ -1,0 +1,184 @@
+"""Metrics on MultiHop-RAG-format question sets (pure functions; `briefing eval` builds on them).
+
+The fact-level rule is the upstream benchmark's: a retrieved chunk is a hit when any gold
+evidence ``fact``, with spaces and newlines removed, is a substring of the chunk, also with
+them removed. Null queries (no evidence) are left out of retrieval metrics and used for refusal.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_SPACE = re.compile(r"\s+")
+
+
+def squash(text: str) -> str:
+    """The text with all whitespace removed (the upstream matching rule)."""
+    return _SPACE.sub("", text)
+
+
+@dataclass(frozen=True)
+class GoldQuery:
+    query: str
+    answer: str
+    question_type: str
+    facts: tuple[str, ...]
+    titles: tuple[str, ...]
+    """Titles of the articles the evidence comes from (document-level relevance)."""
+
+    @property
+    def is_null(self) -> bool:
+        return not self.facts
+
+
+def load_queries(path: Path) -> list[GoldQuery]:
+    """Read a MultiHop-RAG query file (JSON list, optionally .gz)."""
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    records: list[dict[str, Any]] = json.loads(raw)
+    return [
+        GoldQuery(
+            query=r["query"],
+            answer=str(r.get("answer", "")),
+            question_type=r.get("question_type", "unknown"),
+            facts=tuple(e["fact"] for e in r.get("evidence_list", []) if e.get("fact")),
+            titles=tuple(dict.fromkeys(e["title"] for e in r.get("evidence_list", []))),
+        )
+        for r in records
+    ]
+
+
+def first_hit_rank(chunk_texts: Sequence[str], facts: Sequence[str]) -> int | None:
+    """1-based rank of the first chunk holding a gold fact, or None."""
+    squashed = [squash(f) for f in facts]
+    for rank, text in enumerate(chunk_texts, 1):
+        flat = squash(text)
+        if any(fact in flat for fact in squashed):
+            return rank
+    return None
+
+
+def doc_recall(retrieved_titles: Sequence[str], gold_titles: Sequence[str]) -> float:
+    """Share of the gold articles that appear among the retrieved ones."""
+    if not gold_titles:
+        return 0.0
+    found = set(retrieved_titles)
+    return sum(1 for t in gold_titles if t in found) / len(gold_titles)
+
+
+@dataclass
+class RetrievalScores:
+    """Running means of Hits@4, Hits@10, MRR@10 and document Recall@10 over queries."""
+
+    n: int = 0
+    hits4: int = 0
+    hits10: int = 0
+    rr_sum: float = 0.0
+    recall_sum: float = 0.0
+
+    def add(self, chunk_texts: Sequence[str], titles: Sequence[str], gold: GoldQuery) -> int | None:
+        rank = first_hit_rank(chunk_texts[:10], gold.facts)
+        self.n += 1
+        self.hits4 += rank is not None and rank <= 4
+        self.hits10 += rank is not None
+        self.rr_sum += 1.0 / rank if rank else 0.0
+        self.recall_sum += doc_recall(titles[:10], gold.titles)
+        return rank
+
+    def as_dict(self) -> dict[str, float]:
+        n = max(self.n, 1)
+        return {
+            "n": self.n,
+            "fact_hits_at_4": self.hits4 / n,
+            "fact_hits_at_10": self.hits10 / n,
+            "fact_mrr_at_10": self.rr_sum / n,
+            "doc_recall_at_10": self.recall_sum / n,
+        }
+
+
+def quote_has_fact(quote_text: str, facts: Sequence[str]) -> bool:
+    """A quote 'includes a gold fact sentence' when one holds the other (spaces ignored)."""
+    q = squash(quote_text)
+    return bool(q) and any((f := squash(fact)) and (f in q or q in f) for fact in facts)
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+@dataclass
+class EvalRun:
+    """Every figure of an evaluation, accumulated one answered question at a time."""
+
+    retrieval: RetrievalScores = field(default_factory=RetrievalScores)
+    by_type: dict[str, RetrievalScores] = field(default_factory=dict)
+    null_total: int = 0
+    null_refused: int = 0
+    answerable_total: int = 0
+    answerable_refused: int = 0
+    quotes_total: int = 0
+    quotes_exact: int = 0
+    quoted_gold: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def add(self, gold: GoldQuery, answer: Any, article_text: Any) -> dict[str, Any]:
+        """Score one answer; return its log record."""
+        self.latencies_ms.append(answer.timings_ms.get("total", 0.0))
+        record: dict[str, Any] = {
+            "query": gold.query,
+            "question_type": gold.question_type,
+            "standalone_question": answer.standalone_question,
+            "refused": answer.refused,
+            "retrieved": [p.chunk_id for p in answer.passages[:10]],
+            "quotes": [
+                {"n": q.n, "text": q.text, "article_id": q.article_id} for q in answer.quotes
+            ],
+        }
+        for q in answer.quotes:
+            self.quotes_total += 1
+            self.quotes_exact += article_text(q.article_id)[q.start : q.end] == q.text
+        if gold.is_null:
+            self.null_total += 1
+            self.null_refused += answer.refused
+            return record
+        self.answerable_total += 1
+        self.answerable_refused += answer.refused
+        texts = [p.text for p in answer.passages[:10]]
+        titles = [p.title for p in answer.passages[:10]]
+        rank = self.retrieval.add(texts, titles, gold)
+        self.by_type.setdefault(gold.question_type, RetrievalScores()).add(texts, titles, gold)
+        quoted = any(quote_has_fact(q.text, gold.facts) for q in answer.quotes)
+        self.quoted_gold += quoted
+        record.update(hit_rank=rank, gold_fact_quoted=quoted)
+        return record
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "n_queries": self.null_total + self.answerable_total,
+            "retrieval": self.retrieval.as_dict(),
+            "retrieval_by_type": {t: s.as_dict() for t, s in sorted(self.by_type.items())},
+            "refusal": {
+                "null_refused": self.null_refused / max(self.null_total, 1),
+                "answerable_refused": self.answerable_refused / max(self.answerable_total, 1),
+                "n_null": self.null_total,
+                "n_answerable": self.answerable_total,
+            },
+            "quotes": {
+                "exact": self.quotes_exact / max(self.quotes_total, 1),
+                "gold_fact_quoted": self.quoted_gold / max(self.answerable_total, 1),
+                "n_quotes": self.quotes_total,
+            },
+            "latency_ms": {
+                "p50": percentile(self.latencies_ms, 50),
+                "p95": percentile(self.latencies_ms, 95),
+            },
+        }

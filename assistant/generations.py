@@ -1,0 +1,81 @@
+"""Index generations on disk: the CURRENT pointer, its atomic swap, and the sync lock.
+
+A generation is a folder ``gen-NNNNNN`` holding one complete index. ``CURRENT`` names the one
+in use; it is only ever replaced whole (write a temporary file, fsync, rename, fsync the folder),
+so a reader sees either the old generation or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import IndexBusyError
+
+CURRENT_FILE = "CURRENT"
+_GEN = re.compile(r"^gen-(\d{6})$")
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    try:
+        name = (index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return index_dir / name if _GEN.match(name) and (index_dir / name).is_dir() else None
+
+
+def list_generations(index_dir: Path) -> list[Path]:
+    found = [p for p in index_dir.iterdir() if _GEN.match(p.name) and p.is_dir()]
+    return sorted(found, key=lambda p: p.name)
+
+
+def point_current_at(index_dir: Path, generation: Path) -> None:
+    tmp = index_dir / f".{CURRENT_FILE}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(generation.name + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, index_dir / CURRENT_FILE)
+    fsync_dir(index_dir)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(folder))
+
+
+@contextmanager
+def sync_lock(index_dir: Path) -> Iterator[None]:
+    with open(index_dir / "lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise IndexBusyError(
+                f"Another sync of {index_dir} is running; wait for it to finish and try again"
+            ) from exc
+        yield  # the lock goes with the file handle, also when the process is killed
+
+
+def next_generation(index_dir: Path) -> Path:
+    """The folder for a new generation, numbered after every one on disk."""
+    existing = list_generations(index_dir)
+    number = int(existing[-1].name.removeprefix("gen-")) + 1 if existing else 1
+    return index_dir / f"gen-{number:06d}"

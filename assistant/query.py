@@ -1,0 +1,142 @@
+"""Read a question as a news reader does: the outlets it names, its dates, its key terms.
+
+``plan_query`` turns a question into a ``QueryPlan`` that retrieval and refusal use. Outlets are
+matched against the sources the index actually holds; an outlet the question names that the
+corpus does not hold is kept too (``unknown_outlets``): the answer must then say so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+
+from .timescope import TimeScope, read_time_scope
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    question: str
+    sources: tuple[str, ...] = ()
+    """Corpus sources the question names (exact source names as stored)."""
+    unknown_outlets: tuple[str, ...] = ()
+    """Outlets the question names that no article in the corpus comes from."""
+    scope: TimeScope = field(default_factory=lambda: read_time_scope(""))
+
+
+# "an article from Bloomberg", "a report by The Wall Street Journal", "as reported by Forbes"
+_NAME = (
+    r"(?P<name>(?:the\s+)?[A-Z][\w&.'’-]*(?:\s+(?:of\s+|for\s+|&\s+|-\s+)?[A-Z][\w&.'’-]*){0,4})"
+)
+_OUTLET_CUE = re.compile(
+    r"\b(?:(?:articles?|reports?|pieces?|stor(?:y|ies)|coverage|columns?|editorials?|"
+    r"op-eds?|podcasts?|newsletters?)\s+(?:from|by|in|of)|reported\s+(?:by|in)|"
+    r"published\s+(?:by|in))\s+(?:an?\s+)?" + _NAME
+)
+# "the Bloomberg article", "a Forbes report", "'Essentially Sports' article"
+_OUTLET_BEFORE = re.compile(
+    r"(?:\b(?:the|a|an|an?other)\s+)['‘\"“]?"
+    + _NAME
+    + r"['’\"”]?\s+(?:article|report|piece|story|coverage|column|editorial|op-ed|podcast)s?\b"
+)
+_NOT_OUTLETS = frozenset(
+    """The A An This That These Those It He She They We I You Which What Who When Where How Why
+    Does Did Do Is Are Was Were Has Have Had Considering Between After Before Following Both
+    According Despite While Yes No""".split()
+)
+_MONTHS = frozenset(
+    """January February March April May June July August September October November December
+    Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Monday Tuesday Wednesday Thursday Friday
+    Saturday Sunday""".split()
+)
+
+
+def source_aliases(source: str) -> set[str]:
+    """Ways a question may name a source: 'FOX News - Health' -> {'FOX News - Health', 'FOX News'}."""
+    names = {source}
+    for sep in (" | ", " - ", ": "):
+        if sep in source:
+            names.add(source.split(sep, 1)[0])
+    for name in list(names):
+        if name.lower().startswith("the ") and len(name) > 8:
+            names.add(name[4:])
+    return {n.strip() for n in names if len(n.strip()) >= 3}
+
+
+@lru_cache(maxsize=8)
+def _alias_table(sources: tuple[str, ...]) -> tuple[re.Pattern[str] | None, dict[str, set[str]]]:
+    table: dict[str, set[str]] = {}
+    for source in sources:
+        for alias in source_aliases(source):
+            table.setdefault(alias.lower(), set()).add(source)
+    if not table:
+        return None, table
+    alternatives = sorted(table, key=len, reverse=True)
+    pattern = re.compile(
+        r"(?<![\w])(?:" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w])",
+        re.IGNORECASE,
+    )
+    return pattern, table
+
+
+def named_sources(
+    question: str, sources: Iterable[str]
+) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
+    """Corpus sources named in the question, and where (spans) they are named.
+
+    Names of one word must be capitalised as in the source name ("Fortune", not "a fortune").
+    """
+    pattern, table = _alias_table(tuple(sorted(sources)))
+    if pattern is None:
+        return (), []
+    found: dict[str, None] = {}
+    spans = []
+    for match in pattern.finditer(question):
+        text = match.group()
+        if " " not in text.strip() and not text[0].isupper():
+            continue
+        for source in sorted(table[text.lower()]):
+            found[source] = None
+        spans.append(match.span())
+    return tuple(found), spans
+
+
+def unknown_outlets(
+    question: str, known_spans: list[tuple[int, int]], sources: Iterable[str]
+) -> tuple[str, ...]:
+    """Outlet-like names the question cites that match no corpus source."""
+    known = {a.lower() for s in sources for a in source_aliases(s)}
+    found: dict[str, int] = {}
+    for pattern in (_OUTLET_CUE, _OUTLET_BEFORE):
+        for match in pattern.finditer(question):
+            start, end = match.span("name")
+            if any(s < end and start < e for s, e in known_spans):
+                continue
+            name = _clean_outlet(match.group("name"))
+            if name and name.lower() not in known:
+                found.setdefault(name, start)
+    return tuple(sorted(found, key=found.__getitem__))
+
+
+def _clean_outlet(name: str) -> str | None:
+    words = name.split()
+    while words and words[0] in ("the", "The"):
+        words = words[1:]
+    if not words or words[0] in _NOT_OUTLETS or words[0] in _MONTHS:
+        return None
+    return " ".join(words).strip(" '’\".,")
+
+
+def plan_query(
+    question: str, sources: Iterable[str], reference: date | datetime | None = None
+) -> QueryPlan:
+    sources = list(sources)
+    named, spans = named_sources(question, sources)
+    return QueryPlan(
+        question=question,
+        sources=named,
+        unknown_outlets=unknown_outlets(question, spans, sources),
+        scope=read_time_scope(question, reference),
+    )

@@ -1,0 +1,197 @@
+"""Passages -> verbatim Quotes: the sentences that answer, with offsets and who said them.
+
+Sentences come from the retrieved passages (their spans were found at indexing time). Each is
+scored by how much of the question's weighted vocabulary it holds, plus the rank of the passage
+it came from; the best ones are taken with at most a few per article, so several sources speak.
+Before anything is shown, ``verify`` checks every quote against the stored article text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .keyword import QUESTION_WORDS, keyword_tokens
+from .types import Passage, Quote
+
+_SAID = (
+    r"(?:said|says|added|told|wrote|noted|argued|insisted|claimed|asserted|stated|explained|"
+    r"warned|declared|tweeted|posted|announced|acknowledged|admitted|continued|testified)"
+)
+_NAME = r"(?P<who>(?:[A-Z][\w.'’-]+)(?:\s+(?:[A-Z][\w.'’-]+|de|van|von|al|bin)){0,3})"
+# “...,” Trump said. / Peskov said: / said Peskov / according to Peskov
+_SPEAKER_PATTERNS = (
+    re.compile(_NAME + r",?(?:\s+[a-z][\w’'-]*){0,8}?,?\s+" + _SAID + r"\b"),
+    re.compile(r"\b" + _SAID + r"\s+" + _NAME),
+    re.compile(r"\baccording to\s+" + _NAME),
+)
+# What kind of words answer the question: "how many" wants a number, "when" a date.
+_WANTS = (
+    (
+        re.compile(
+            r"\bhow (?:much|many|long|far|big|large|old)\b|\bwhat (?:was|is) the (?:cost|price|number|amount)",
+            re.I,
+        ),
+        re.compile(r"\d"),
+    ),
+    (
+        re.compile(r"\bwhen\b|\bwhat (?:day|date|time|year)\b", re.I),
+        re.compile(
+            r"\b(?:\d{4}|January|February|March|April|May|June|July|August|September|October|"
+            r"November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+            r"yesterday|today|last (?:week|month|year))\b"
+        ),
+    ),
+)
+_PRONOUN_SAID = re.compile(r"\b(?:he|she|they)\s+" + _SAID + r"\b", re.IGNORECASE)
+_NOT_NAMES = frozenset(
+    "The A An But And Or It He She They We I This That These Those Its In On At For As If When "
+    "While After Before Speaking".split()
+)
+
+
+@dataclass(frozen=True)
+class QuoteConfig:
+    max_quotes: int = 4
+    per_article: int = 2
+    passages: int = 8
+    """How many of the top passages sentences are taken from."""
+    rank_weight: float = 0.15
+    speaker_weight: float = 0.1
+    """Bonus for reported speech that names its speaker: readers want who said it."""
+    answer_type_weight: float = 0.2
+    """Bonus for a number when the question asks "how many", a date when it asks "when"."""
+    min_coverage: float = 0.2
+    """Least share of the question's weighted terms a supporting sentence must hold."""
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    passage: Passage
+    start: int
+    end: int
+    coverage: float
+    score: float
+
+
+def speaker_of(sentence: str, before: Sequence[str] = ()) -> str | None:
+    """Who the sentence says is speaking, if it names them; "he said" looks at ``before``."""
+    for pattern in _SPEAKER_PATTERNS:
+        for match in pattern.finditer(sentence):
+            who = _clean_name(match.group("who"))
+            if who:
+                return who
+    if _PRONOUN_SAID.search(sentence):
+        for earlier in reversed(before[-2:]):
+            who = speaker_of(earlier)
+            if who:
+                return who
+    return None
+
+
+def _clean_name(name: str) -> str | None:
+    words = name.split()
+    while words and words[0] in _NOT_NAMES:
+        words = words[1:]
+    return " ".join(words).rstrip(".,") or None
+
+
+def score_sentences(
+    question: str,
+    passages: Sequence[Passage],
+    article_text: Callable[[str], str],
+    idf: Callable[[Sequence[str]], dict[str, float]],
+    config: QuoteConfig,
+) -> list[ScoredSentence]:
+    """Every sentence of the top passages, scored; best first, each span once."""
+    terms = sorted(set(keyword_tokens([question])[0]) - QUESTION_WORDS)
+    wanted = [answer for asks, answer in _WANTS if asks.search(question)]
+    weights = idf(terms)
+    total = sum(weights.values()) or 1.0
+    seen: set[tuple[str, int]] = set()
+    spans: list[tuple[Passage, int, int, str]] = []
+    for passage in passages[: config.passages]:
+        text = article_text(passage.article_id)
+        for start, end in passage.sentences:
+            if (passage.article_id, start) not in seen:
+                seen.add((passage.article_id, start))
+                spans.append((passage, start, end, text[start:end]))
+    tokens = keyword_tokens([s[3] for s in spans]) if spans else []
+    scored = []
+    for (passage, start, end, text), words in zip(spans, tokens, strict=True):
+        coverage = sum(weights.get(t, 0.0) for t in set(words) if t in weights) / total
+        score = coverage + config.rank_weight / passage.stages.get("rank", 1)
+        if coverage and any(p.search(text) for p in _SPEAKER_PATTERNS):
+            score += config.speaker_weight
+        if coverage and any(w.search(text) for w in wanted):
+            score += config.answer_type_weight
+        scored.append(ScoredSentence(passage, start, end, coverage, score))
+    scored.sort(key=lambda s: (-s.score, s.passage.stages.get("rank", 0), s.start))
+    return scored
+
+
+def select_quotes(
+    scored: Sequence[ScoredSentence],
+    article_text: Callable[[str], str],
+    config: QuoteConfig,
+    *,
+    sources: Sequence[str] = (),
+) -> list[Quote]:
+    """The lead sentence and supporting ones: each named source first, then by score."""
+    chosen: list[ScoredSentence] = []
+    per_article: dict[str, int] = {}
+
+    def take(candidate: ScoredSentence) -> None:
+        chosen.append(candidate)
+        aid = candidate.passage.article_id
+        per_article[aid] = per_article.get(aid, 0) + 1
+
+    def fits(candidate: ScoredSentence, cap: int = config.per_article) -> bool:
+        return (
+            candidate not in chosen
+            and per_article.get(candidate.passage.article_id, 0) < cap
+            and candidate.coverage >= config.min_coverage
+        )
+
+    if scored:
+        take(scored[0])
+    for source in sources:  # each outlet the question names gets its best sentence
+        best = next((s for s in scored if s.passage.source == source and fits(s)), None)
+        if best is not None and len(chosen) < config.max_quotes:
+            take(best)
+    # other articles first; then, if few articles answer, more sentences of the same ones
+    for cap in (config.per_article, config.max_quotes):
+        for candidate in scored:
+            if len(chosen) >= config.max_quotes:
+                break
+            if fits(candidate, cap):
+                take(candidate)
+    return [_quote(n, s, article_text) for n, s in enumerate(chosen, 1)]
+
+
+def _quote(n: int, s: ScoredSentence, article_text: Callable[[str], str]) -> Quote:
+    text = article_text(s.passage.article_id)
+    earlier = [text[a:b] for a, b in s.passage.sentences if b <= s.start]
+    p = s.passage
+    return Quote(
+        n=n,
+        text=text[s.start : s.end],
+        article_id=p.article_id,
+        title=p.title,
+        source=p.source,
+        published=p.published,
+        url=p.url,
+        start=s.start,
+        end=s.end,
+        speaker=speaker_of(text[s.start : s.end], earlier),
+    )
+
+
+def verify(quotes: Sequence[Quote], article_text: Callable[[str], str]) -> list[Quote]:
+    """Only the quotes whose text is exactly the stored article text at their offsets."""
+    return [
+        q
+        for q in quotes
+        if q.end > q.start and article_text(q.article_id)[q.start : q.end] == q.text
+    ]

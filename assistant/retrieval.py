@@ -1,0 +1,263 @@
+"""Question -> ranked Passages: keyword (BM25) and dense (Chroma) search, fused and diversified.
+
+Each stage is a plain function; the evidence each one gave is kept on ``Passage.stages``.
+
+    candidates  BM25 and dense top-N over the whole index, and again inside each source the
+                question names ("reported by The Verge and TechCrunch")
+    fuse        weighted reciprocal-rank fusion of those lists, plus a bonus for articles from
+                a named source or published on a day the question names
+    diversify   at most ``per_article`` passages per article in the top-k
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from .index import Index
+from .query import QueryPlan
+from .timescope import TimeScope
+from .types import Article, Passage
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Filters a caller sets explicitly (the question's own dates and outlets come on top)."""
+
+    sources: tuple[str, ...] = ()
+    article_ids: tuple[str, ...] = ()
+    start_ts: int | None = None
+    """Inclusive, epoch seconds."""
+    end_ts: int | None = None
+    """Exclusive, epoch seconds."""
+
+    def is_empty(self) -> bool:
+        return not (
+            self.sources or self.article_ids or self.start_ts is not None or self.end_ts is not None
+        )
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    candidates: int = 60
+    """How deep each list goes before fusion."""
+    per_source_candidates: int = 20
+    rrf_k: float = 60.0
+    keyword_weight: float = 1.0
+    dense_weight: float = 0.6
+    source_list_weight: float = 1.0
+    """Weight of the lists searched inside one named source."""
+    source_bonus: float = 0.02
+    day_bonus: float = 0.02
+    per_article: int = 2
+
+
+@dataclass(frozen=True)
+class _ChunkRow:
+    article_id: str
+    start: int
+    end: int
+    sentences: tuple[tuple[int, int], ...]
+
+
+class Catalog:
+    """Chunk spans and article headers of an index, in memory, for filters and passages."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.articles: dict[str, Article] = {a.id: a for a in index.store.article_headers()}
+        self.chunks: dict[str, _ChunkRow] = {
+            cid: _ChunkRow(aid, s, e, sents) for cid, aid, s, e, sents in index.store.chunk_spans()
+        }
+        self.sources: tuple[str, ...] = tuple(
+            sorted({a.source for a in self.articles.values() if a.source})
+        )
+        self._texts: dict[str, str] = {}
+
+    @cached_property
+    def _keyword_articles(self) -> np.ndarray:
+        ids = self.index.keywords.ids
+        return np.array([self.chunks[c].article_id for c in ids], dtype=object)
+
+    def article_text(self, article_id: str) -> str:
+        text = self._texts.get(article_id)
+        if text is None:
+            article = self.index.store.article(article_id)
+            text = article.text if article else ""
+            if len(self._texts) > 256:
+                self._texts.clear()
+            self._texts[article_id] = text
+        return text
+
+    def allowed_articles(self, filters: Filters, sources: Sequence[str] = ()) -> set[str] | None:
+        """Article ids passing the filters (and, if given, from one of ``sources``); None = all."""
+        wanted_sources = (
+            set(filters.sources) | set(sources) if (filters.sources or sources) else None
+        )
+        if filters.sources and sources:
+            wanted_sources = set(filters.sources) & set(sources)
+        if wanted_sources is None and filters.is_empty():
+            return None
+        allowed = set()
+        for aid, a in self.articles.items():
+            if wanted_sources is not None and a.source not in wanted_sources:
+                continue
+            if filters.article_ids and aid not in filters.article_ids:
+                continue
+            if filters.start_ts is not None and (
+                a.published_ts is None or a.published_ts < filters.start_ts
+            ):
+                continue
+            if filters.end_ts is not None and (
+                a.published_ts is None or a.published_ts >= filters.end_ts
+            ):
+                continue
+            allowed.add(aid)
+        return allowed
+
+    def keyword_mask(self, allowed: set[str] | None) -> np.ndarray | None:
+        if allowed is None:
+            return None
+        return np.isin(self._keyword_articles, list(allowed)).astype(np.float32)
+
+    def passage(self, chunk_id: str, score: float, stages: dict[str, float]) -> Passage:
+        row = self.chunks[chunk_id]
+        a = self.articles[row.article_id]
+        return Passage(
+            chunk_id=chunk_id,
+            article_id=row.article_id,
+            start=row.start,
+            end=row.end,
+            text=self.article_text(row.article_id)[row.start : row.end],
+            title=a.title,
+            source=a.source,
+            published=a.published,
+            url=a.url,
+            sentences=row.sentences,
+            score=score,
+            stages=stages,
+        )
+
+
+def keyword_search(catalog: Catalog, query: str, k: int, allowed: set[str] | None) -> list[str]:
+    """Chunk ids ranked by BM25 among the allowed articles."""
+    if allowed is not None and not allowed:
+        return []
+    hits = catalog.index.keywords.search(query, k, mask=catalog.keyword_mask(allowed))
+    return [cid for cid, _score in hits]
+
+
+def dense_search(
+    catalog: Catalog, vector: Sequence[float], k: int, allowed: set[str] | None
+) -> list[tuple[str, float]]:
+    """(chunk id, cosine similarity) ranked by the embedding, among the allowed articles."""
+    if allowed is not None and not allowed:
+        return []
+    where: dict[str, Any] | None = None
+    if allowed is not None:
+        where = {"article_id": {"$in": sorted(allowed)}}
+    found = catalog.index.collection.query(
+        query_embeddings=[list(vector)],
+        n_results=max(1, min(k, len(catalog.chunks))),
+        where=where,
+        include=["distances"],
+    )
+    return [(cid, 1.0 - d) for cid, d in zip(found["ids"][0], found["distances"][0], strict=True)]
+
+
+@dataclass
+class _Fused:
+    score: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+def fuse(lists: dict[str, tuple[float, Sequence[str]]], rrf_k: float) -> dict[str, _Fused]:
+    """Weighted reciprocal-rank fusion: score = sum of weight / (rrf_k + rank) over the lists."""
+    fused: dict[str, _Fused] = {}
+    for name, (weight, ids) in lists.items():
+        for rank, cid in enumerate(ids, 1):
+            entry = fused.setdefault(cid, _Fused())
+            entry.score += weight / (rrf_k + rank)
+            entry.stages[f"{name}_rank"] = rank
+    return fused
+
+
+def diversify(ranked: Sequence[Passage], k: int, per_article: int) -> list[Passage]:
+    """The top k, with at most ``per_article`` passages of one article (others fill in after)."""
+    taken: list[Passage] = []
+    overflow: list[Passage] = []
+    counts: dict[str, int] = {}
+    for passage in ranked:
+        if counts.get(passage.article_id, 0) < per_article:
+            counts[passage.article_id] = counts.get(passage.article_id, 0) + 1
+            taken.append(passage)
+        else:
+            overflow.append(passage)
+        if len(taken) == k:
+            break
+    return (taken + overflow)[:k]
+
+
+def retrieve(
+    catalog: Catalog,
+    plan: QueryPlan,
+    vector: Sequence[float],
+    *,
+    k: int = 10,
+    filters: Filters | None = None,
+    config: RetrievalConfig | None = None,
+) -> list[Passage]:
+    """The k best passages for the planned question; ``vector`` is its query embedding."""
+    cfg = config or RetrievalConfig()
+    filters = filters or Filters()
+    scope: TimeScope = plan.scope
+    allowed = catalog.allowed_articles(filters)
+    dense = dense_search(catalog, vector, cfg.candidates, allowed)
+    similarity = dict(dense)
+    lists: dict[str, tuple[float, Sequence[str]]] = {
+        "keyword": (
+            cfg.keyword_weight,
+            keyword_search(catalog, plan.question, cfg.candidates, allowed),
+        ),
+        "dense": (cfg.dense_weight, [c for c, _ in dense]),
+    }
+    for source in plan.sources:
+        inside = catalog.allowed_articles(filters, (source,))
+        n = cfg.per_source_candidates
+        lists[f"keyword[{source}]"] = (
+            cfg.source_list_weight,
+            keyword_search(catalog, plan.question, n, inside),
+        )
+        dense_inside = dense_search(catalog, vector, n, inside)
+        similarity.update(dense_inside)
+        lists[f"dense[{source}]"] = (
+            cfg.source_list_weight * cfg.dense_weight,
+            [c for c, _ in dense_inside],
+        )
+    fused = fuse(lists, cfg.rrf_k)
+    days = set(scope.days)
+    ranked = []
+    for cid, entry in fused.items():
+        article = catalog.articles[catalog.chunks[cid].article_id]
+        if cid in similarity:
+            entry.stages["dense_similarity"] = round(similarity[cid], 4)
+        if plan.sources and article.source in plan.sources:
+            entry.score += cfg.source_bonus
+            entry.stages["source_match"] = 1
+        if days and article.published and article.published[:10] in days:
+            entry.score += cfg.day_bonus
+            entry.stages["day_match"] = 1
+        ranked.append((entry.score, cid, entry.stages))
+    ranked.sort(key=lambda item: (-item[0], item[1]))
+    passages = [catalog.passage(cid, score, stages) for score, cid, stages in ranked[: k * 4]]
+    return [
+        replace(p, stages={**p.stages, "rank": i})
+        for i, p in enumerate(diversify(passages, k, cfg.per_article), 1)
+    ]
