@@ -3,6 +3,8 @@
 The public API; everything else is internal.
 """
 
+from .api import Assistant
+from .chat import ChatSession
 from .config import Settings
 from .corpus import load_corpus
 from .errors import (
@@ -15,10 +17,28 @@ from .errors import (
     IndexStoreError,
 )
 from .index import Index, open_index, sync_index
-from .types import Article, Chunk, CorpusLoad, IndexReport, Problem
+from .retrieval import Filters
+from .types import (
+    Answer,
+    Article,
+    ArticleRef,
+    Chunk,
+    CorpusLoad,
+    IndexReport,
+    Passage,
+    Problem,
+    Quote,
+)
 
 __all__ = [
+    "Answer",
     "Article",
+    "ArticleRef",
+    "Assistant",
+    "ChatSession",
+    "Filters",
+    "Passage",
+    "Quote",
     "BriefingError",
     "Chunk",
     "ConfigError",

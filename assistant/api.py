@@ -27,6 +27,7 @@ from .chat import ChatSession, condense
 from .config import Settings
 from .embedding import Embedder
 from .index import Index, Progress, current_generation, open_index, sync_index
+from .keyword import QUESTION_WORDS, keyword_tokens
 from .query import QueryPlan, plan_query
 from .quotes import QuoteConfig, score_sentences, select_quotes, verify
 from .retrieval import Catalog, Filters, RetrievalConfig, retrieve
@@ -100,12 +101,17 @@ class Assistant:
     def _search(
         self, question: str, k: int, filters: Filters | None, plan: QueryPlan
     ) -> tuple[list[Passage], bool]:
-        """(passages, whether the question's date range was applied)."""
+        """(passages, whether the question's period was applied as a hard filter).
+
+        The period a question names ranks articles from it higher (``retrieve``); it filters
+        only when it is what the question is about ("What was reported last week?"): as a hard
+        filter on content-rich questions it dropped evidence on the MultiHop-RAG dev split.
+        """
         vector = self.embedder.embed_query(question)
-        scoped = _with_scope(filters, plan)
-        dated = scoped != (filters or Filters())
+        dated = _about_the_period(plan)
+        scoped = _with_scope(filters, plan) if dated else filters
         passages = retrieve(self.catalog, plan, vector, k=k, filters=scoped, config=self.retrieval)
-        if not passages and dated:  # no article in the named dates: search them all, say so
+        if not passages and dated:  # no article in the named period: search them all, say so
             dated = False
             passages = retrieve(
                 self.catalog, plan, vector, k=k, filters=filters, config=self.retrieval
@@ -176,6 +182,23 @@ class Assistant:
         from .retriever import BriefingRetriever
 
         return BriefingRetriever(assistant=self, k=k, filters=filters)
+
+
+_PERIOD_ONLY_TERMS = 2
+
+
+def _about_the_period(plan: QueryPlan) -> bool:
+    """Whether the question is about its period itself: bounded, with little else to go on."""
+    scope = plan.scope
+    if scope.start_ts is None and scope.end_ts is None:
+        return False
+    rest = plan.question
+    for phrase in scope.matched:
+        rest = rest.replace(phrase, " ")
+    terms = (
+        set(keyword_tokens([rest])[0]) - QUESTION_WORDS - {"report", "news", "happen", "publish"}
+    )
+    return len(terms) <= _PERIOD_ONLY_TERMS
 
 
 def _with_scope(filters: Filters | None, plan: QueryPlan) -> Filters:

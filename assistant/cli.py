@@ -121,6 +121,65 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .api import Assistant
+    from .evaluation import load_queries, run_eval
+    from .report import render_html, retrieval_rows
+
+    settings = _settings(args)
+    try:
+        queries = load_queries(args.queries)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"cannot read the questions in {args.queries} ({exc}); expected a JSON list of "
+            "{query, answer, question_type, evidence_list: [{title, fact}]}"
+        ) from exc
+    if args.limit:
+        queries = queries[: args.limit]
+    show = sys.stderr.isatty() and not args.quiet
+    bars = _ProgressBars(enabled=show)
+    try:
+        from .index import sync_index
+
+        report = sync_index(settings, progress=bars)
+    finally:
+        bars.close()
+    print(report.summary(), file=sys.stderr)
+    from tqdm import tqdm
+
+    log = args.log or (args.json.with_suffix(".jsonl") if args.json else None)
+    with Assistant.open(settings, build_if_missing=False) as assistant:
+        questions = tqdm(queries, desc="Questions", unit="q", file=sys.stderr, disable=not show)
+        run = run_eval(assistant, questions, log=log)
+    figures = run.report()
+    figures["chunk_tokens"] = settings.chunk_tokens
+    print(f"{'question type':<22}{'n':>6}  Hits@4  Hits@10  MRR@10  docR@10")
+    for row in retrieval_rows(figures):
+        name, n, *values = row
+        print(f"{name:<22}{n:>6}  " + "  ".join(f"{v:>6.3f}" for v in values))
+    ref, quotes, lat = figures["refusal"], figures["quotes"], figures["latency_ms"]
+    print(
+        f"refusal: {ref['null_refused']:.3f} of {ref['n_null']} null questions refused, "
+        f"{ref['answerable_refused']:.3f} of {ref['n_answerable']} answerable ones refused"
+    )
+    print(
+        f"quotes: {quotes['exact']:.3f} exact at their offsets ({quotes['n_quotes']} quotes); "
+        f"{quotes['gold_fact_quoted']:.3f} of answerable questions quote a gold fact"
+    )
+    print(f"latency of ask: p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+        report_file = args.json.with_suffix(".html")
+        report_file.write_text(
+            render_html(
+                figures, run.hits_curves(), run.latencies_ms, f"Evaluation: {args.queries.name}"
+            ),
+            encoding="utf-8",
+        )
+        print(f"wrote {args.json}, {report_file} and the per-question log {log}", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefing",
@@ -172,6 +231,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     ask.set_defaults(func=cmd_ask)
+
+    ev = sub.add_parser(
+        "eval",
+        help="measure retrieval, quotes, refusals and latency on a question set",
+        description="Answer every question of a MultiHop-RAG-format file and print Hits@4/10, "
+        "MRR@10, document Recall@10 per question type, refusal rates, quote checks and latency.",
+    )
+    ev.add_argument(
+        "queries",
+        type=Path,
+        help="JSON (or .json.gz) list of {query, answer, question_type, evidence_list}",
+    )
+    ev.add_argument("--corpus", type=Path, required=True, help="the corpus the questions are about")
+    ev.add_argument("--index", type=Path, help="index folder (default: index/)")
+    ev.add_argument("--limit", type=int, help="only the first N questions")
+    ev.add_argument(
+        "--json", type=Path, help="write the figures here, an HTML report beside it (.html)"
+    )
+    ev.add_argument(
+        "--log", type=Path, help="per-question JSONL log (default: beside --json, .jsonl)"
+    )
+    ev.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    ev.set_defaults(func=cmd_eval)
     return parser
 
 
@@ -182,7 +264,6 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
     try:
         return int(args.func(args))
     except BriefingError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,8 @@ class EvalRun:
     quotes_exact: int = 0
     quoted_gold: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    ranks: dict[str, list[int | None]] = field(default_factory=dict)
+    """First-hit rank (1..10, None for a miss) of each answerable question, by type."""
 
     def add(self, gold: GoldQuery, answer: Any, article_text: Any) -> dict[str, Any]:
         """Score one answer; return its log record."""
@@ -156,10 +158,23 @@ class EvalRun:
         titles = [p.title for p in answer.passages[:10]]
         rank = self.retrieval.add(texts, titles, gold)
         self.by_type.setdefault(gold.question_type, RetrievalScores()).add(texts, titles, gold)
+        self.ranks.setdefault(gold.question_type, []).append(rank)
         quoted = any(quote_has_fact(q.text, gold.facts) for q in answer.quotes)
         self.quoted_gold += quoted
         record.update(hit_rank=rank, gold_fact_quoted=quoted)
         return record
+
+    def hits_curves(self, depth: int = 10) -> dict[str, list[float]]:
+        """Hits@k for k = 1..depth, per question type and for all answerable questions."""
+        every = [r for ranks in self.ranks.values() for r in ranks]
+        groups = {**self.ranks, "all": every} if self.ranks else {}
+        return {
+            name: [
+                sum(1 for r in ranks if r is not None and r <= k) / len(ranks)
+                for k in range(1, depth + 1)
+            ]
+            for name, ranks in groups.items()
+        }
 
     def report(self) -> dict[str, Any]:
         return {
@@ -182,3 +197,19 @@ class EvalRun:
                 "p95": percentile(self.latencies_ms, 95),
             },
         }
+
+
+def run_eval(assistant: Any, queries: Iterable[GoldQuery], *, log: Path | None = None) -> EvalRun:
+    """Ask every question (after one untimed warm-up) and score the answers; log each one."""
+    run = EvalRun()
+    assistant.ask("warm-up question to load the model")
+    handle = log.open("w", encoding="utf-8") if log else None
+    try:
+        for gold in queries:
+            record = run.add(gold, assistant.ask(gold.query), assistant.catalog.article_text)
+            if handle:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        if handle:
+            handle.close()
+    return run

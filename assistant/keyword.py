@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from functools import lru_cache
@@ -23,6 +24,15 @@ QUESTION_WORDS = frozenset(
 
 
 @lru_cache(maxsize=1)
+def _bm25s() -> Any:
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG when imported; undo that so it logs like the rest.
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
+@lru_cache(maxsize=1)
 def _stemmer() -> Any:
     import Stemmer
 
@@ -31,9 +41,7 @@ def _stemmer() -> Any:
 
 def keyword_tokens(texts: Sequence[str]) -> list[list[str]]:
     """Lower-cased, stop-word-free, stemmed word tokens, the same for chunks and queries."""
-    import bm25s
-
-    return bm25s.tokenize(
+    return _bm25s().tokenize(
         list(texts),
         stopwords="en",
         stemmer=_stemmer().stemWords,
@@ -44,14 +52,12 @@ def keyword_tokens(texts: Sequence[str]) -> list[list[str]]:
 
 def build_keyword_index(folder: Path, ids: Sequence[str], terms: Sequence[Sequence[str]]) -> None:
     """Write a BM25 index of the chunks' ``terms`` (from ``keyword_tokens``) into ``folder/bm25``."""
-    import bm25s
-
     out = folder / KEYWORD_DIR
     out.mkdir(parents=True, exist_ok=True)
     (out / _IDS_FILE).write_text(json.dumps(list(ids)), encoding="utf-8")
     if not ids:
         return
-    retriever = bm25s.BM25()
+    retriever = _bm25s().BM25()
     retriever.index(list(terms), show_progress=False)
     retriever.save(str(out), show_progress=False)
 
@@ -60,8 +66,7 @@ class KeywordIndex:
     """A loaded BM25 index: ``search(query, k)`` gives (chunk id, score) pairs."""
 
     def __init__(self, folder: Path) -> None:
-        import bm25s
-
+        bm25s = _bm25s()
         path = folder / KEYWORD_DIR
         self.ids: list[str] = json.loads((path / _IDS_FILE).read_text(encoding="utf-8"))
         self._bm25 = bm25s.BM25.load(str(path), show_progress=False) if self.ids else None

@@ -24,6 +24,9 @@ class QueryPlan:
     unknown_outlets: tuple[str, ...] = ()
     """Outlets the question names that no article in the corpus comes from."""
     scope: TimeScope = field(default_factory=lambda: read_time_scope(""))
+    clauses: dict[str, str] = field(default_factory=dict)
+    """For each named source, the part of the question about it ("the Fortune article
+    discussing X, while the Verge article says Y" -> Fortune: "discussing X", Verge: "says Y")."""
 
 
 # "an article from Bloomberg", "a report by The Wall Street Journal", "as reported by Forbes"
@@ -91,16 +94,47 @@ def named_sources(
     pattern, table = _alias_table(tuple(sorted(sources)))
     if pattern is None:
         return (), []
-    found: dict[str, None] = {}
-    spans = []
+    mentions = source_mentions(question, sources)
+    found = dict.fromkeys(source for _span, named in mentions for source in named)
+    return tuple(found), [span for span, _named in mentions]
+
+
+def source_mentions(
+    question: str, sources: Iterable[str]
+) -> list[tuple[tuple[int, int], tuple[str, ...]]]:
+    """Each place the question names corpus sources: (span, the sources that name fits)."""
+    pattern, table = _alias_table(tuple(sorted(sources)))
+    if pattern is None:
+        return []
+    mentions = []
     for match in pattern.finditer(question):
         text = match.group()
         if " " not in text.strip() and not text[0].isupper():
             continue
-        for source in sorted(table[text.lower()]):
-            found[source] = None
-        spans.append(match.span())
-    return tuple(found), spans
+        mentions.append((match.span(), tuple(sorted(table[text.lower()]))))
+    return mentions
+
+
+_MIN_CLAUSE_TERMS = 4
+
+
+def source_clauses(question: str, sources: Iterable[str]) -> dict[str, str]:
+    """The words after each source's mention, up to the next mention, when they say enough.
+
+    A clause that names fewer than four content words ("reports from A and B") gives nothing:
+    such a question is about one thing and the whole of it is the query for every source.
+    """
+    from .keyword import QUESTION_WORDS, keyword_tokens
+
+    mentions = source_mentions(question, sources)
+    clauses: dict[str, str] = {}
+    for i, ((_start, end), named) in enumerate(mentions):
+        stop = mentions[i + 1][0][0] if i + 1 < len(mentions) else len(question)
+        clause = question[end:stop].strip(" ,'’\"”")
+        if len(set(keyword_tokens([clause])[0]) - QUESTION_WORDS) >= _MIN_CLAUSE_TERMS:
+            for source in named:
+                clauses.setdefault(source, clause)
+    return clauses
 
 
 def unknown_outlets(
@@ -139,4 +173,5 @@ def plan_query(
         sources=named,
         unknown_outlets=unknown_outlets(question, spans, sources),
         scope=read_time_scope(question, reference),
+        clauses=source_clauses(question, sources) if named else {},
     )

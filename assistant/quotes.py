@@ -1,7 +1,7 @@
 """Passages -> verbatim Quotes: the sentences that answer, with offsets and who said them.
 
 Sentences come from the retrieved passages (their spans were found at indexing time). Each is
-scored by how much of the question's weighted vocabulary it holds, plus the rank of the passage
+scored by how much of the question's weighted vocabulary it holds, plus the retrieval score of the passage
 it came from; the best ones are taken with at most a few per article, so several sources speak.
 Before anything is shown, ``verify`` checks every quote against the stored article text.
 """
@@ -58,6 +58,7 @@ class QuoteConfig:
     passages: int = 8
     """How many of the top passages sentences are taken from."""
     rank_weight: float = 0.15
+    """Weight of the passage's retrieval score (relative to the best passage's)."""
     speaker_weight: float = 0.1
     """Bonus for reported speech that names its speaker: readers want who said it."""
     answer_type_weight: float = 0.2
@@ -118,10 +119,11 @@ def score_sentences(
                 seen.add((passage.article_id, start))
                 spans.append((passage, start, end, text[start:end]))
     tokens = keyword_tokens([s[3] for s in spans]) if spans else []
+    top = max((p.score for p in passages), default=0.0) or 1.0
     scored = []
     for (passage, start, end, text), words in zip(spans, tokens, strict=True):
         coverage = sum(weights.get(t, 0.0) for t in set(words) if t in weights) / total
-        score = coverage + config.rank_weight / passage.stages.get("rank", 1)
+        score = coverage + config.rank_weight * passage.score / top
         if coverage and any(p.search(text) for p in _SPEAKER_PATTERNS):
             score += config.speaker_weight
         if coverage and any(w.search(text) for w in wanted):

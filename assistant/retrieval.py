@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .index import Index
+from .keyword import QUESTION_WORDS, keyword_tokens
 from .query import QueryPlan
 from .timescope import TimeScope
 from .types import Article, Passage
@@ -51,12 +52,22 @@ class RetrievalConfig:
     per_source_candidates: int = 20
     rrf_k: float = 60.0
     keyword_weight: float = 1.0
-    dense_weight: float = 0.6
+    dense_weight: float = 0.45
     source_list_weight: float = 1.0
     """Weight of the lists searched inside one named source."""
     source_bonus: float = 0.02
-    day_bonus: float = 0.02
-    per_article: int = 2
+    day_bonus: float = 0.05
+    per_article: int = 3
+    distinct_first: int = 2
+    """The first this many passages come from different articles."""
+    rerank_depth: int = 40
+    """How many fused candidates the sentence stage looks at."""
+    sentence_weight: float = 0.06
+    """Weight of the best single sentence's share of the question's weighted terms."""
+    clause_weight: float = 1.0
+    """Weight of the BM25 list for the clause of the question about one named source."""
+    date_list_weight: float = 1.0
+    """Weight of the lists searched inside the period the question names (0: no such lists)."""
 
 
 @dataclass(frozen=True)
@@ -189,19 +200,30 @@ def fuse(lists: dict[str, tuple[float, Sequence[str]]], rrf_k: float) -> dict[st
     return fused
 
 
-def diversify(ranked: Sequence[Passage], k: int, per_article: int) -> list[Passage]:
-    """The top k, with at most ``per_article`` passages of one article (others fill in after)."""
+def diversify(
+    ranked: Sequence[Passage], k: int, per_article: int, distinct_first: int = 2
+) -> list[Passage]:
+    """The top k: the first ``distinct_first`` from different articles, then at most
+    ``per_article`` passages of one article (others fill in after)."""
     taken: list[Passage] = []
-    overflow: list[Passage] = []
     counts: dict[str, int] = {}
     for passage in ranked:
+        if len(taken) >= distinct_first:
+            break
+        if passage.article_id not in counts:
+            counts[passage.article_id] = 1
+            taken.append(passage)
+    overflow: list[Passage] = []
+    for passage in ranked:
+        if len(taken) >= k:
+            break
+        if passage in taken:
+            continue
         if counts.get(passage.article_id, 0) < per_article:
             counts[passage.article_id] = counts.get(passage.article_id, 0) + 1
             taken.append(passage)
         else:
             overflow.append(passage)
-        if len(taken) == k:
-            break
     return (taken + overflow)[:k]
 
 
@@ -235,10 +257,33 @@ def retrieve(
             cfg.source_list_weight,
             keyword_search(catalog, plan.question, n, inside),
         )
+        if cfg.clause_weight and source in plan.clauses:
+            lists[f"clause[{source}]"] = (
+                cfg.clause_weight,
+                keyword_search(catalog, plan.clauses[source], n, inside),
+            )
         dense_inside = dense_search(catalog, vector, n, inside)
         similarity.update(dense_inside)
         lists[f"dense[{source}]"] = (
             cfg.source_list_weight * cfg.dense_weight,
+            [c for c, _ in dense_inside],
+        )
+    if cfg.date_list_weight and (scope.start_ts is not None or scope.end_ts is not None):
+        period = replace(
+            filters,
+            start_ts=_tighter(max, filters.start_ts, scope.start_ts),
+            end_ts=_tighter(min, filters.end_ts, scope.end_ts),
+        )
+        inside = catalog.allowed_articles(period)
+        n = cfg.per_source_candidates
+        lists["keyword[dates]"] = (
+            cfg.date_list_weight,
+            keyword_search(catalog, plan.question, n, inside),
+        )
+        dense_inside = dense_search(catalog, vector, n, inside)
+        similarity.update(dense_inside)
+        lists["dense[dates]"] = (
+            cfg.date_list_weight * cfg.dense_weight,
             [c for c, _ in dense_inside],
         )
     fused = fuse(lists, cfg.rrf_k)
@@ -256,8 +301,42 @@ def retrieve(
             entry.stages["day_match"] = 1
         ranked.append((entry.score, cid, entry.stages))
     ranked.sort(key=lambda item: (-item[0], item[1]))
-    passages = [catalog.passage(cid, score, stages) for score, cid, stages in ranked[: k * 4]]
+    passages = [
+        catalog.passage(cid, score, stages) for score, cid, stages in ranked[: cfg.rerank_depth]
+    ]
+    if cfg.sentence_weight:
+        passages = rerank_by_sentence(catalog, plan, passages, cfg.sentence_weight)
     return [
         replace(p, stages={**p.stages, "rank": i})
-        for i, p in enumerate(diversify(passages, k, cfg.per_article), 1)
+        for i, p in enumerate(diversify(passages, k, cfg.per_article, cfg.distinct_first), 1)
     ]
+
+
+def rerank_by_sentence(
+    catalog: Catalog, plan: QueryPlan, passages: list[Passage], weight: float
+) -> list[Passage]:
+    """Add ``weight`` x the best sentence's coverage of the question's weighted terms.
+
+    BM25 and the embedding judge a whole chunk; a question usually paraphrases one sentence.
+    For a passage from a source the question names, the clause about that source is used.
+    """
+    queries = {None: plan.question, **plan.clauses}
+    terms = {key: set(keyword_tokens([q])[0]) - QUESTION_WORDS for key, q in queries.items()}
+    idf = catalog.index.keywords.idf(sorted(set().union(*terms.values())))
+    spans = [(i, s, e) for i, p in enumerate(passages) for s, e in p.sentences]
+    texts = [catalog.article_text(passages[i].article_id)[s:e] for i, s, e in spans]
+    best = [0.0] * len(passages)
+    for (i, _s, _e), words in zip(spans, keyword_tokens(texts) if texts else [], strict=True):
+        key = passages[i].source if passages[i].source in plan.clauses else None
+        wanted = terms[key]
+        total = sum(idf[t] for t in wanted) or 1.0
+        best[i] = max(best[i], sum(idf[t] for t in wanted.intersection(words)) / total)
+    rescored = [
+        replace(p, score=p.score + weight * b, stages={**p.stages, "best_sentence": round(b, 3)})
+        for p, b in zip(passages, best, strict=True)
+    ]
+    return sorted(rescored, key=lambda p: (-p.score, p.chunk_id))
+
+
+def _tighter(pick, a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else pick(a, b)

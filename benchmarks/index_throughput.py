@@ -48,7 +48,7 @@ def main() -> None:
 
     embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
     started = time.perf_counter()
-    embedder.model  # load once, outside both timings
+    _ = embedder.model  # load once, outside both timings
     print(f"model load: {time.perf_counter() - started:.1f} s", flush=True)
 
     last = [0.0]
@@ -76,13 +76,27 @@ def main() -> None:
     embedder.model.encode(texts, batch_size=settings.embed_batch_size, normalize_embeddings=True)
     bare_s = time.perf_counter() - started
     bare_rate, pipe_rate = len(texts) / bare_s, report.total_chunks / pipeline_s
-    print(f"bare encode: {bare_rate:.2f} chunks/s ({bare_s:.1f} s, mean {sum(map(len, texts)) / len(texts):.0f} chars)")
+    print(
+        f"bare encode: {bare_rate:.2f} chunks/s ({bare_s:.1f} s, mean {sum(map(len, texts)) / len(texts):.0f} chars)"
+    )
     print(f"ratio pipeline/bare: {pipe_rate / bare_rate:.3f}  (goal >= 0.85)")
 
     started = time.perf_counter()
     noop = sync_index(settings, embedder=embedder)
-    print(f"no-op re-sync (in-process): {time.perf_counter() - started:.3f} s  (goal < 1 s); {noop.summary()}")
-    cli = [sys.executable, "-m", "assistant.cli", "index", "-q", "--corpus", str(corpus), "--index", str(settings.index_dir)]
+    print(
+        f"no-op re-sync (in-process): {time.perf_counter() - started:.3f} s  (goal < 1 s); {noop.summary()}"
+    )
+    cli = [
+        sys.executable,
+        "-m",
+        "assistant.cli",
+        "index",
+        "-q",
+        "--corpus",
+        str(corpus),
+        "--index",
+        str(settings.index_dir),
+    ]
     started = time.perf_counter()
     subprocess.run(cli, check=True, capture_output=True)
     print(f"no-op re-sync (fresh CLI process): {time.perf_counter() - started:.3f} s")
@@ -91,12 +105,16 @@ def main() -> None:
     corpus.write_bytes(gzip.compress(json.dumps(records).encode()))
     started = time.perf_counter()
     one = sync_index(settings, embedder=embedder)
-    print(f"one-article re-sync (in-process): {time.perf_counter() - started:.3f} s  (goal < 3 s); {one.summary()}")
+    print(
+        f"one-article re-sync (in-process): {time.perf_counter() - started:.3f} s  (goal < 3 s); {one.summary()}"
+    )
     records[1]["body"] += "\nAnother sentence, another change."
     corpus.write_bytes(gzip.compress(json.dumps(records).encode()))
     started = time.perf_counter()
     subprocess.run(cli, check=True, capture_output=True)
-    print(f"one-article re-sync (fresh CLI process, includes ~8 s of torch/transformers imports): {time.perf_counter() - started:.3f} s")
+    print(
+        f"one-article re-sync (fresh CLI process, includes ~8 s of torch/transformers imports): {time.perf_counter() - started:.3f} s"
+    )
     print(f"index folder: {settings.index_dir}")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from assistant import Settings, sync_index
 from assistant.api import Assistant
-from assistant.evaluation import EvalRun, load_queries
+from assistant.evaluation import load_queries, run_eval
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "multihop-rag"
@@ -25,7 +25,9 @@ DATA = ROOT.parent / "shared" / "data" / "multihop-rag"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", type=Path, default=ROOT / "benchmarks" / "out" / "multihop-index")
+    parser.add_argument(
+        "--index", type=Path, default=ROOT / "benchmarks" / "out" / "multihop-index"
+    )
     parser.add_argument("--queries", type=Path, default=DATA / "queries-dev.json.gz")
     parser.add_argument("--limit", type=int, help="a random sample of N questions (seed 0)")
     parser.add_argument("--log", type=Path, help="write one JSON line per question here")
@@ -36,15 +38,9 @@ def main() -> None:
     queries = load_queries(args.queries)
     if args.limit:
         queries = random.Random(0).sample(queries, args.limit)
-    run = EvalRun()
-    log = args.log.open("w", encoding="utf-8") if args.log else None
+    started = time.perf_counter()
     with Assistant.open(settings) as assistant:
-        assistant.ask("warm-up question about the news")  # load the model before timing
-        started = time.perf_counter()
-        for gold in queries:
-            record = run.add(gold, assistant.ask(gold.query), assistant.catalog.article_text)
-            if log:
-                log.write(json.dumps(record) + "\n")
+        run = run_eval(assistant, queries, log=args.log)
     report = run.report()
     report["chunk_tokens"] = settings.chunk_tokens
     report["seconds"] = round(time.perf_counter() - started, 1)

@@ -58,11 +58,12 @@ def start_sync(settings: Settings) -> subprocess.Popen:
 
 
 def generations(index_dir: Path) -> set[tuple[str, int]]:
-    """Generation folders with their inode: a folder made again under the same name is new."""
+    """Generation folders with inode and ctime: a folder made again under the same name is new."""
     found = set()
     for p in index_dir.glob("gen-*"):
         try:
-            found.add((p.name, p.stat().st_ino))
+            info = p.stat()
+            found.add((p.name, info.st_ino, info.st_ctime_ns))
         except FileNotFoundError:  # removed while we looked
             pass
     return found
