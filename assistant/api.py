@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .answering import (
@@ -63,12 +64,20 @@ class Assistant:
         cls,
         settings: Settings | None = None,
         *,
+        corpus: str | Path | None = None,
+        index_dir: str | Path | None = None,
         build_if_missing: bool = True,
         progress: Progress | None = None,
         **options: Any,
     ) -> Assistant:
-        """Open the index of ``settings`` (building it from the corpus first if there is none)."""
-        settings = settings or Settings()
+        """Open the index of ``settings`` (building it from the corpus first if there is none).
+
+        ``corpus`` and ``index_dir`` override the paths of ``settings`` (or of the defaults).
+        """
+        paths = {
+            k: Path(v) for k, v in (("corpus", corpus), ("index_dir", index_dir)) if v is not None
+        }
+        settings = (settings or Settings()).model_copy(update=paths)
         embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
         if build_if_missing and current_generation(settings.index_dir) is None:
             sync_index(settings, progress=progress, embedder=embedder)

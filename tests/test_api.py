@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Settings
 from assistant.api import Assistant
 from assistant.cli import main
 from assistant.dates import parse_date
@@ -26,8 +25,9 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     corpus = root / "corpus"
     shutil.copytree(Path(__file__).parent / "data" / "articles", corpus)
     shutil.copy(SEED_ARTICLE, corpus / "article-000.txt")
-    settings = Settings(corpus=corpus, index_dir=root / "index")
-    with Assistant.open(settings, reference_date=date(2023, 12, 1)) as opened:
+    with Assistant.open(
+        corpus=corpus, index_dir=root / "index", reference_date=date(2023, 12, 1)
+    ) as opened:
         yield opened
 
 
