@@ -104,7 +104,7 @@ class Assistant:
         filters: Filters | None = None,
         plan: QueryPlan | None = None,
     ) -> list[Passage]:
-        """Ranked passages for a standalone question (dates in the question become filters)."""
+        """Ranked passages for a standalone question (its dates rank, or filter; see _search)."""
         return self._search(question, k, filters, plan or self.plan(question))[0]
 
     def _search(
@@ -118,7 +118,8 @@ class Assistant:
         """
         vector = self.embedder.embed_query(question)
         dated = _about_the_period(plan)
-        scoped = _with_scope(filters, plan) if dated else filters
+        base = filters or Filters()
+        scoped = base.within(plan.scope.start_ts, plan.scope.end_ts) if dated else filters
         passages = retrieve(self.catalog, plan, vector, k=k, filters=scoped, config=self.retrieval)
         if not passages and dated:  # no article in the named period: search them all, say so
             dated = False
@@ -208,23 +209,6 @@ def _about_the_period(plan: QueryPlan) -> bool:
         set(keyword_tokens([rest])[0]) - QUESTION_WORDS - {"report", "news", "happen", "publish"}
     )
     return len(terms) <= _PERIOD_ONLY_TERMS
-
-
-def _with_scope(filters: Filters | None, plan: QueryPlan) -> Filters:
-    """The caller's filters narrowed by the date range the question names."""
-    base = filters or Filters()
-    scope = plan.scope
-    start = (
-        max(x for x in (base.start_ts, scope.start_ts) if x is not None)
-        if (base.start_ts is not None or scope.start_ts is not None)
-        else None
-    )
-    end = (
-        min(x for x in (base.end_ts, scope.end_ts) if x is not None)
-        if (base.end_ts is not None or scope.end_ts is not None)
-        else None
-    )
-    return replace(base, start_ts=start, end_ts=end)
 
 
 def _newest_first(passages: list[Passage]) -> list[Passage]:

@@ -39,6 +39,14 @@ class Filters:
     end_ts: int | None = None
     """Exclusive, epoch seconds."""
 
+    def within(self, start_ts: int | None, end_ts: int | None) -> Filters:
+        """These filters narrowed to a period (a side given as None stays as it is)."""
+        return replace(
+            self,
+            start_ts=_tighter(max, self.start_ts, start_ts),
+            end_ts=_tighter(min, self.end_ts, end_ts),
+        )
+
     def is_empty(self) -> bool:
         return not (
             self.sources or self.article_ids or self.start_ts is not None or self.end_ts is not None
@@ -109,11 +117,12 @@ class Catalog:
 
     def allowed_articles(self, filters: Filters, sources: Sequence[str] = ()) -> set[str] | None:
         """Article ids passing the filters (and, if given, from one of ``sources``); None = all."""
-        wanted_sources = (
-            set(filters.sources) | set(sources) if (filters.sources or sources) else None
-        )
-        if filters.sources and sources:
-            wanted_sources = set(filters.sources) & set(sources)
+        wanted_sources: set[str] | None = None
+        for group in (filters.sources, sources):
+            if group:
+                wanted_sources = (
+                    set(group) if wanted_sources is None else wanted_sources & set(group)
+                )
         if wanted_sources is None and filters.is_empty():
             return None
         allowed = set()
@@ -269,11 +278,7 @@ def retrieve(
             [c for c, _ in dense_inside],
         )
     if cfg.date_list_weight and (scope.start_ts is not None or scope.end_ts is not None):
-        period = replace(
-            filters,
-            start_ts=_tighter(max, filters.start_ts, scope.start_ts),
-            end_ts=_tighter(min, filters.end_ts, scope.end_ts),
-        )
+        period = filters.within(scope.start_ts, scope.end_ts)
         inside = catalog.allowed_articles(period)
         n = cfg.per_source_candidates
         lists["keyword[dates]"] = (
