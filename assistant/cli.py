@@ -180,6 +180,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .web import serve
+
+    given: dict[str, Any] = {}
+    if args.host:
+        given["host"] = args.host
+    if args.port:
+        given["port"] = args.port
+    settings = _settings(args).model_copy(update=given)
+    bars = _ProgressBars(enabled=sys.stderr.isatty())
+    try:
+        serve(settings, progress=bars)
+    finally:
+        bars.close()
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefing",
@@ -254,6 +271,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     ev.set_defaults(func=cmd_eval)
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the web UI (as python app.py)",
+        description="Open the index (building it first if missing) and serve the web UI on "
+        "127.0.0.1:7860 unless --host/--port or BRIEFING_HOST/BRIEFING_PORT say otherwise.",
+    )
+    serve.add_argument(
+        "--corpus", type=Path, help="folder of articles or one collection file (default: corpus/)"
+    )
+    serve.add_argument("--index", type=Path, help="index folder (default: index/)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 7860)")
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -52,3 +52,10 @@ class Settings(BaseSettings):
         "briefing",
         description="Chroma collection name prefix (each index generation gets its own suffix).",
     )
+    host: str = Field(
+        "127.0.0.1", description="Web UI address; set 0.0.0.0 only to serve other machines."
+    )
+    port: int = Field(7860, description="Web UI port.")
+    auth: str | None = Field(
+        None, description="Web UI login as 'user:password'; unset means no login."
+    )

@@ -22,6 +22,8 @@ _SAID = (
 _NAME = r"(?P<who>(?:[A-Z][\w.'’-]+)(?:\s+(?:[A-Z][\w.'’-]+|de|van|von|al|bin)){0,3})"
 # “...,” Trump said. / Peskov said: / said Peskov / according to Peskov
 _SPEAKER_PATTERNS = (
+    # "Jane Roe, a spokesperson for Calder Terminals, said"
+    re.compile(_NAME + r",\s+(?:a|an|the)\s+[^,]{1,80},\s+" + _SAID + r"\b"),
     re.compile(_NAME + r",?(?:\s+[a-z][\w’'-]*){0,8}?,?\s+" + _SAID + r"\b"),
     re.compile(r"\b" + _SAID + r"\s+" + _NAME),
     re.compile(r"\baccording to\s+" + _NAME),

@@ -49,6 +49,10 @@ def test_speaker_is_found_in_reported_speech():
         == "Mayor Ana Ruiz"
     )
     assert speaker_of("The council approved the budget.") is None
+    assert (
+        speaker_of("Jane Roe, a spokesperson for Calder Terminals, said the offer stands.")
+        == "Jane Roe"
+    )
 
 
 def test_quotes_are_verbatim_best_first_and_spread_over_articles():
