@@ -197,6 +197,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_paths(
+    parser: argparse.ArgumentParser,
+    *,
+    corpus_help: str = "folder of articles or one collection file (default: corpus/)",
+    corpus_required: bool = False,
+) -> None:
+    parser.add_argument("--corpus", type=Path, required=corpus_required, help=corpus_help)
+    parser.add_argument("--index", type=Path, help="index folder (default: index/)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefing",
@@ -212,10 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sync the index with the corpus: new articles are added, changed ones "
         "re-embedded, removed ones deleted. An unchanged corpus is a no-op.",
     )
-    index.add_argument(
-        "--corpus", type=Path, help="folder of articles or one collection file (default: corpus/)"
-    )
-    index.add_argument("--index", type=Path, help="index folder (default: index/)")
+    _add_paths(index)
     index.add_argument(
         "--rebuild", action="store_true", help="build from scratch (after a settings change)"
     )
@@ -230,10 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the articles do not answer it. Builds the index first if there is none.",
     )
     ask.add_argument("question")
-    ask.add_argument(
-        "--corpus", type=Path, help="folder of articles or one collection file (default: corpus/)"
-    )
-    ask.add_argument("--index", type=Path, help="index folder (default: index/)")
+    _add_paths(ask)
     ask.add_argument(
         "--source", action="append", help="only articles from this source (repeatable)"
     )
@@ -260,8 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="JSON (or .json.gz) list of {query, answer, question_type, evidence_list}",
     )
-    ev.add_argument("--corpus", type=Path, required=True, help="the corpus the questions are about")
-    ev.add_argument("--index", type=Path, help="index folder (default: index/)")
+    _add_paths(ev, corpus_help="the corpus the questions are about", corpus_required=True)
     ev.add_argument("--limit", type=int, help="only the first N questions")
     ev.add_argument(
         "--json", type=Path, help="write the figures here, an HTML report beside it (.html)"
@@ -278,10 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open the index (building it first if missing) and serve the web UI on "
         "127.0.0.1:7860 unless --host/--port or BRIEFING_HOST/BRIEFING_PORT say otherwise.",
     )
-    serve.add_argument(
-        "--corpus", type=Path, help="folder of articles or one collection file (default: corpus/)"
-    )
-    serve.add_argument("--index", type=Path, help="index folder (default: index/)")
+    _add_paths(serve)
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 7860)")
     serve.set_defaults(func=cmd_serve)

@@ -140,3 +140,22 @@ def test_a_failed_run_leaves_the_index_in_use_untouched(settings: Settings, corp
     assert "fresh.txt" in assert_consistent(settings)
     gens = sorted(p.name for p in settings.index_dir.glob("gen-*"))
     assert len(gens) == 2  # the one in use and the one before it; the failed one is gone
+
+
+def test_cli_exit_status_and_summary(
+    settings: Settings, corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    from assistant.cli import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, main
+
+    paths = ["--corpus", str(corpus_dir), "--index", str(settings.index_dir), "-q"]
+    assert main(["index", *paths]) == EXIT_OK
+    assert "6 added, 0 updated, 0 removed, 0 skipped" in capsys.readouterr().out
+    (corpus_dir / "notes.pdf").write_bytes(b"%PDF-1.4")
+    assert main(["index", *paths]) == EXIT_SKIPPED
+    captured = capsys.readouterr()
+    assert "skipped: notes.pdf: unsupported extension '.pdf'" in captured.err
+    assert "0 added, 0 updated, 0 removed, 1 skipped, 6 unchanged" in captured.out
+    missing = ["--corpus", str(tmp_path / "nowhere"), "--index", str(tmp_path / "i2")]
+    assert main(["index", *missing]) == EXIT_ERROR
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "i2").exists()  # nothing made on disk for a bad corpus path
