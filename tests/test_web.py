@@ -13,14 +13,8 @@ pytest.importorskip("gradio", reason="the web UI needs gradio: pip install -e '.
 
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.types import Answer, ArticleRef, Quote  # noqa: E402
-from assistant.web import (  # noqa: E402
-    MARK_ID,
-    WebHandlers,
-    render_answer,
-    safe_name,
-    safe_url,
-    store_upload,
-)
+from assistant.uploads import safe_name, store_upload  # noqa: E402
+from assistant.web import MARK_ID, WebHandlers, render_answer, safe_url  # noqa: E402
 
 from .conftest import FIXTURE_ARTICLES  # noqa: E402
 
