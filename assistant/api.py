@@ -150,6 +150,8 @@ class Assistant:
         )
         ev = evidence(plan, passages, scored)
         reason = refusal_reason(ev, self.refusal, plan)
+        if not passages:
+            reason = "No article in the index matches the filters."
         applied = _applied_filters(filters, plan, ev, dated)
         if reason is None:
             picked = select_quotes(

@@ -105,6 +105,8 @@ def test_explicit_date_and_source_filters(assistant: Assistant):
     answer = assistant.ask("What happened?", filters=Filters(start_ts=start))
     for p in answer.passages:
         assert p.published is not None and p.published >= "2023-11-20"
+    none = assistant.ask("What happened?", filters=Filters(sources=("No Such Wire",)))
+    assert none.refused and "matches the filters" in none.answer
     only = assistant.search("strike", filters=Filters(sources=("Estmark Financial Review",)))
     assert only and {p.source for p in only} == {"Estmark Financial Review"}
 
