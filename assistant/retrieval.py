@@ -72,6 +72,8 @@ class RetrievalConfig:
     """How many fused candidates the sentence stage looks at."""
     sentence_weight: float = 0.06
     """Weight of the best single sentence's share of the question's weighted terms."""
+    source_quota: int = 2
+    """Each named source gets at least this many of its articles into the top k."""
     clause_weight: float = 1.0
     """Weight of the BM25 list for the clause of the question about one named source."""
     date_list_weight: float = 1.0
@@ -311,10 +313,39 @@ def retrieve(
     ]
     if cfg.sentence_weight:
         passages = rerank_by_sentence(catalog, plan, passages, cfg.sentence_weight)
-    return [
-        replace(p, stages={**p.stages, "rank": i})
-        for i, p in enumerate(diversify(passages, k, cfg.per_article, cfg.distinct_first), 1)
-    ]
+    chosen = diversify(passages, k, cfg.per_article, cfg.distinct_first)
+    if cfg.source_quota:
+        chosen = _with_each_source(chosen, passages, plan.sources, cfg.source_quota)
+    return [replace(p, stages={**p.stages, "rank": i}) for i, p in enumerate(chosen, 1)]
+
+
+def _with_each_source(
+    chosen: list[Passage], ranked: Sequence[Passage], sources: Sequence[str], quota: int
+) -> list[Passage]:
+    """Make room for up to ``quota`` articles of each named source (their best passages),
+    in place of the lowest passages that are not the only one of a named source's article."""
+    out = list(chosen)
+    for source in sources:
+        have = {p.article_id for p in out if p.source == source}
+        for passage in ranked:
+            if len(have) >= quota:
+                break
+            if passage.source != source or passage.article_id in have:
+                continue
+            slot = _lowest_replaceable(out, sources)
+            if slot is None:
+                break
+            out[slot] = passage
+            have.add(passage.article_id)
+    return sorted(out, key=lambda p: -p.score)
+
+
+def _lowest_replaceable(passages: Sequence[Passage], sources: Sequence[str]) -> int | None:
+    for i in range(len(passages) - 1, -1, -1):
+        article = passages[i].article_id
+        if passages[i].source not in sources or sum(p.article_id == article for p in passages) > 1:
+            return i
+    return None
 
 
 def rerank_by_sentence(
