@@ -95,10 +95,7 @@ def citations(quotes: Sequence[Quote]) -> list[str]:
     for q in quotes:
         numbers.setdefault(q.article_id, []).append(q.n)
     first = {q.article_id: q for q in reversed(quotes)}
-    return [
-        f"[{', '.join(map(str, ns))}] " + first[aid].citation().split("] ", 1)[1]
-        for aid, ns in numbers.items()
-    ]
+    return [f"[{', '.join(map(str, ns))}] {first[aid].reference()}" for aid, ns in numbers.items()]
 
 
 def compose_refusal(reason: str, closest: Sequence[ArticleRef]) -> str:

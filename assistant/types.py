@@ -146,10 +146,14 @@ class Quote:
     speaker: str | None = None
     """Who the sentence says is speaking ("Peskov said"), when it says so."""
 
-    def citation(self) -> str:
-        """``[n] Source, 2023-11-27, "Title"`` with the unknown parts left out."""
+    def reference(self) -> str:
+        """``Source, 2023-11-27, “Title”`` with the unknown parts left out."""
         parts = [p for p in (self.source, (self.published or "")[:10]) if p]
-        return f"[{self.n}] " + ", ".join([*parts, f"“{self.title}”"])
+        return ", ".join([*parts, f"“{self.title}”"])
+
+    def citation(self) -> str:
+        """``[n] Source, 2023-11-27, “Title”``."""
+        return f"[{self.n}] {self.reference()}"
 
 
 @dataclass(frozen=True)

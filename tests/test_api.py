@@ -43,7 +43,7 @@ def check_verbatim(assistant: Assistant, answer) -> None:
             article.published,
         )
         assert f"[{quote.n}]" in answer.answer
-        assert quote.citation().split("] ", 1)[1] in answer.answer  # source, date, title
+        assert quote.reference() in answer.answer  # source, date, title
 
 
 def test_seed_question_quotes_the_claim_and_the_rejection(assistant: Assistant):
