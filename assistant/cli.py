@@ -2,6 +2,11 @@
 
 Exit status: 0 done; 1 an error stopped the command (the index in use is unchanged);
 2 bad command-line usage; 3 done, but some article files were skipped (listed on stderr).
+
+Usage is checked in full before anything slow starts (loading the model, indexing): an empty
+question, an unreadable date, ``--passages`` without ``--json``, an empty date range, a bad
+``--limit`` or ``--port`` exit 2 at once; an output file ``eval`` could not write exits 1
+before indexing. Library errors and OS errors become one ``error: ...`` line on stderr.
 """
 
 from __future__ import annotations
@@ -9,14 +14,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from .config import Settings
 from .errors import BriefingError, ConfigError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
+DAY = 86400
+
+logger = logging.getLogger(__name__)
 
 _STAGE_LABELS = {"chunking": "Chunking", "embedding": "Embedding", "writing": "Writing"}
 
@@ -54,7 +66,13 @@ def _settings(args: argparse.Namespace) -> Settings:
         given["corpus"] = args.corpus
     if getattr(args, "index", None) is not None:
         given["index_dir"] = args.index
-    return Settings(**given)
+    try:
+        return Settings(**given)
+    except ValidationError as exc:  # a bad BRIEFING_* variable: one line, not a traceback
+        wrong = "; ".join(
+            f"BRIEFING_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid setting ({wrong}); fix or unset the variable") from exc
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -76,6 +94,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     return EXIT_SKIPPED if report.skipped else EXIT_OK
 
 
+# -- argument types: argparse turns their ArgumentTypeError into "usage: ...", exit 2 -------
 def _date_ts(value: str) -> int:
     from .dates import parse_date
 
@@ -87,29 +106,77 @@ def _date_ts(value: str) -> int:
     return parsed[1]
 
 
+def _day(value: str) -> date:
+    return datetime.fromtimestamp(_date_ts(value), UTC).date()
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {value!r}")
+    return number
+
+
+def _port(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, not {value!r}")
+    return number
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("expected a value, got an empty one")
+    return value.strip()
+
+
+def _out_file(value: str) -> Path:
+    path = Path(value)
+    if path.name in ("", "..") or value.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"expected a file name, not the folder {value!r}")
+    return path
+
+
+def _check_usage(args: argparse.Namespace) -> None:
+    """Usage errors that involve more than one argument, found before anything slow starts."""
+    error = args.subparser.error  # prints the subcommand's usage line and exits 2
+    if args.index is not None and args.index.exists() and not args.index.is_dir():
+        error(f"--index {args.index} is a file; give a folder (it is made if missing)")
+    if args.command == "ask":
+        if not args.question.strip():
+            error('ask a question, e.g. briefing ask "What did the minister say about the strike?"')
+        if args.passages and not args.json:
+            error("--passages needs --json (it adds the retrieved passages to the JSON answer)")
+        if args.since is not None and args.until is not None and args.since >= args.until + DAY:
+            since, until = (datetime.fromtimestamp(t, UTC).date() for t in (args.since, args.until))
+            error(f"--since {since} is later than --until {until}; no article could match")
+    if args.command == "eval":
+        named: dict[Path, str] = {args.queries.resolve(): "QUERIES"}
+        for path, what in _eval_outputs(args):
+            other = named.setdefault(path.resolve(), what)
+            if other != what:
+                error(f"{other} and {what} are the same file ({path}); choose another name")
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from .api import Assistant
-    from .dates import parse_date
     from .retrieval import Filters
 
-    bars = _ProgressBars(enabled=sys.stderr.isatty() and not args.quiet)
-    reference = None
-    if args.reference_date:
-        parsed = parse_date(args.reference_date)
-        if parsed is None:
-            raise ConfigError(
-                f"cannot read --reference-date {args.reference_date!r}; write it like 2023-11-27"
-            )
-        from datetime import UTC, datetime
-
-        reference = datetime.fromtimestamp(parsed[1], UTC).date()
+    settings = _settings(args)
     filters = Filters(
         sources=tuple(args.source or ()),
         start_ts=args.since,
-        end_ts=args.until + 86400 if args.until is not None else None,
+        end_ts=args.until + DAY if args.until is not None else None,
     )
+    bars = _ProgressBars(enabled=sys.stderr.isatty() and not args.quiet)
     try:
-        assistant = Assistant.open(_settings(args), progress=bars, reference_date=reference)
+        assistant = Assistant.open(settings, progress=bars, reference_date=args.reference_date)
     finally:
         bars.close()
     with assistant:
@@ -121,21 +188,84 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_QUERIES_FORMAT = (
+    "expected a JSON list of {query, answer, question_type, evidence_list: [{title, fact}]}"
+)
+
+
+def _load_queries(path: Path) -> list[Any]:
+    from .evaluation import load_queries
+
+    try:
+        queries = load_queries(path)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no questions file at {path}; check the QUERIES path") from exc
+    except OSError as exc:  # a folder, no permission, a broken .gz
+        raise ConfigError(f"cannot read the questions in {path}: {exc.strerror or exc}") from exc
+    except KeyError as exc:
+        raise ConfigError(
+            f"cannot read the questions in {path}: a record has no {exc}; {_QUERIES_FORMAT}"
+        ) from exc
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ConfigError(
+            f"cannot read the questions in {path} ({exc}); {_QUERIES_FORMAT}"
+        ) from exc
+    if not queries:
+        raise ConfigError(f"no questions in {path}; {_QUERIES_FORMAT}")
+    return queries
+
+
+def _eval_outputs(args: argparse.Namespace) -> list[tuple[Path, str]]:
+    """The files ``eval`` writes, each with how to name it in a message."""
+    outputs: list[tuple[Path, str]] = []
+    if args.json:
+        outputs.append((args.json, "--json"))
+        outputs.append((args.json.with_suffix(".html"), "the HTML report beside --json"))
+    if args.log:
+        outputs.append((args.log, "--log"))
+    elif args.json:
+        outputs.append((args.json.with_suffix(".jsonl"), "the log beside --json"))
+    return outputs
+
+
+def _check_writable(path: Path, what: str) -> None:
+    """Raise ConfigError unless ``path`` can be written; missing folders on the way are fine."""
+    cannot = f"cannot write {what} {path}"
+    try:
+        if path.is_dir():
+            raise ConfigError(f"{cannot}: it is a folder; give a file name")
+        if path.exists():
+            if not os.access(path, os.W_OK):
+                raise ConfigError(f"{cannot}: the file is read-only")
+            return
+        folder = path.parent
+        while not folder.exists():  # the nearest folder that exists; the rest will be made
+            folder = folder.parent
+        if not folder.is_dir():
+            raise ConfigError(f"{cannot}: {folder} is a file, not a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(f"{cannot}: no permission to write in {folder}")
+    except OSError as exc:
+        raise ConfigError(f"{cannot}: {exc.strerror or exc}") from exc
+
+
+def _make_parent(path: Path, what: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {what} {path}: {exc.strerror or exc}") from exc
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .api import Assistant
-    from .evaluation import load_queries, run_eval
+    from .evaluation import run_eval
     from .report import render_html, retrieval_rows
 
     settings = _settings(args)
-    try:
-        queries = load_queries(args.queries)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(
-            f"cannot read the questions in {args.queries} ({exc}); expected a JSON list of "
-            "{query, answer, question_type, evidence_list: [{title, fact}]}"
-        ) from exc
-    if args.limit:
-        queries = queries[: args.limit]
+    queries = _load_queries(args.queries)[: args.limit]
+    outputs = _eval_outputs(args)
+    for path, what in outputs:  # before indexing, which can take minutes
+        _check_writable(path, what)
     show = sys.stderr.isatty() and not args.quiet
     bars = _ProgressBars(enabled=show)
     try:
@@ -145,6 +275,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     finally:
         bars.close()
     print(report.summary(), file=sys.stderr)
+    for path, what in outputs:
+        _make_parent(path, what)
     from tqdm import tqdm
 
     log = args.log or (args.json.with_suffix(".jsonl") if args.json else None)
@@ -180,15 +312,33 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from .web import serve
+def _check_bindable(host: str, port: int) -> None:
+    """Raise ConfigError if the web UI could not listen on host:port (taken, or no such address)."""
+    import socket
 
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except (OSError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise ConfigError(
+            f"cannot serve on {host}:{port} ({reason}); is the app already running there? "
+            "pick another with --port or BRIEFING_PORT"
+        ) from exc
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
     given: dict[str, Any] = {}
     if args.host:
         given["host"] = args.host
     if args.port:
         given["port"] = args.port
     settings = _settings(args).model_copy(update=given)
+    _check_bindable(settings.host, settings.port)  # before gradio and the model load
+    from .web import serve
+
     bars = _ProgressBars(enabled=sys.stderr.isatty())
     try:
         serve(settings, progress=bars)
@@ -203,15 +353,18 @@ def _add_paths(
     corpus_help: str = "folder of articles or one collection file (default: corpus/)",
     corpus_required: bool = False,
 ) -> None:
-    parser.add_argument("--corpus", type=Path, required=corpus_required, help=corpus_help)
-    parser.add_argument("--index", type=Path, help="index folder (default: index/)")
+    parser.add_argument(
+        "--corpus", type=Path, metavar="PATH", required=corpus_required, help=corpus_help
+    )
+    parser.add_argument("--index", type=Path, metavar="DIR", help="index folder (default: index/)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefing",
         description="Ask questions of a folder of news articles; answers quote the articles verbatim.",
-        epilog="Exit status: 0 done, 1 error (index unchanged), 2 usage, 3 done but files skipped.",
+        epilog="Exit status: 0 done, 1 error (index unchanged), 2 bad usage (checked before "
+        "anything slow starts), 3 done but files skipped.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -228,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    index.set_defaults(func=cmd_index)
+    index.set_defaults(func=cmd_index, subparser=index)
 
     ask = sub.add_parser(
         "ask",
@@ -236,22 +389,39 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answer a question from the index with verbatim, cited quotes, or say that "
         "the articles do not answer it. Builds the index first if there is none.",
     )
-    ask.add_argument("question")
+    ask.add_argument("question", metavar="QUESTION")
     _add_paths(ask)
     ask.add_argument(
-        "--source", action="append", help="only articles from this source (repeatable)"
+        "--source",
+        action="append",
+        type=_text,
+        metavar="NAME",
+        help="only articles from this source (repeatable)",
     )
-    ask.add_argument("--since", type=_date_ts, help="only articles published on or after this date")
     ask.add_argument(
-        "--until", type=_date_ts, help="only articles published on or before this date"
+        "--since",
+        type=_date_ts,
+        metavar="DATE",
+        help="only articles published on or after this date",
     )
-    ask.add_argument("--reference-date", help="'today' for relative dates like 'last week'")
+    ask.add_argument(
+        "--until",
+        type=_date_ts,
+        metavar="DATE",
+        help="only articles published on or before this date",
+    )
+    ask.add_argument(
+        "--reference-date",
+        type=_day,
+        metavar="DATE",
+        help="'today' for relative dates like 'last week'",
+    )
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument(
         "--passages", action="store_true", help="with --json: include the retrieved passages"
     )
     ask.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    ask.set_defaults(func=cmd_ask)
+    ask.set_defaults(func=cmd_ask, subparser=ask)
 
     ev = sub.add_parser(
         "eval",
@@ -262,18 +432,27 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "queries",
         type=Path,
+        metavar="QUERIES",
         help="JSON (or .json.gz) list of {query, answer, question_type, evidence_list}",
     )
     _add_paths(ev, corpus_help="the corpus the questions are about", corpus_required=True)
-    ev.add_argument("--limit", type=int, help="only the first N questions")
     ev.add_argument(
-        "--json", type=Path, help="write the figures here, an HTML report beside it (.html)"
+        "--limit", type=_positive_int, metavar="N", help="only the first N questions (N >= 1)"
     )
     ev.add_argument(
-        "--log", type=Path, help="per-question JSONL log (default: beside --json, .jsonl)"
+        "--json",
+        type=_out_file,
+        metavar="FILE",
+        help="write the figures here, an HTML report beside it (.html); missing folders are made",
+    )
+    ev.add_argument(
+        "--log",
+        type=_out_file,
+        metavar="FILE",
+        help="per-question JSONL log (default: beside --json, .jsonl)",
     )
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    ev.set_defaults(func=cmd_eval)
+    ev.set_defaults(func=cmd_eval, subparser=ev)
 
     serve = sub.add_parser(
         "serve",
@@ -282,15 +461,18 @@ def build_parser() -> argparse.ArgumentParser:
         "127.0.0.1:7860 unless --host/--port or BRIEFING_HOST/BRIEFING_PORT say otherwise.",
     )
     _add_paths(serve)
-    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default 7860)")
-    serve.set_defaults(func=cmd_serve)
+    serve.add_argument(
+        "--host", type=_text, metavar="H", help="address to bind (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=_port, metavar="N", help="port, 1 to 65535 (default 7860)")
+    serve.set_defaults(func=cmd_serve, subparser=serve)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # bad usage exits 2 here, before anything slow
+    _check_usage(args)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -299,6 +481,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except BriefingError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:  # e.g. --index names a file, or a folder without permission
+        logger.info("details", exc_info=True)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror}{where}" if exc.strerror else f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted; the index in use is unchanged", file=sys.stderr)
