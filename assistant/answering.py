@@ -9,11 +9,11 @@ thresholds were calibrated on the null queries of the MultiHop-RAG dev split (se
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .query import QueryPlan
-from .quotes import ScoredSentence
+from .quotes import ScoredSentence, question_terms
 from .types import ArticleRef, Passage, Quote
 
 
@@ -21,17 +21,28 @@ from .types import ArticleRef, Passage, Quote
 class RefusalPolicy:
     """When the articles are taken not to answer.
 
-    Calibrated with ``benchmarks/calibrate_refusal.py`` on the MultiHop-RAG dev split: with
-    these values 92.7% of its 178 null questions are refused and 1.0% of its 1,371 answerable
-    ones (0.40 refuses 90.4% / 0.2%; 0.50 refuses 94.9% / 3.4%).
+    Calibrated with ``benchmarks/calibrate_refusal.py`` on the MultiHop-RAG dev split, whose
+    sweep is in the README.
     """
 
-    min_similarity: float = 0.45
-    """Refuse below this best dense similarity (cosine, all-MiniLM-L6-v2) ..."""
+    min_similarity: float = 0.48
+    """Answer when the best passage is at least this close (cosine, all-MiniLM-L6-v2) ..."""
+    min_named_similarity: float = 0.25
+    """... or when it is at least this close and one sentence supports the question."""
     min_coverage: float = 0.2
-    """... unless a sentence holds at least this share of the question's weighted terms."""
+    """A supporting sentence holds at least this share of the question's weighted terms ..."""
+    min_units: int = 3
+    """... and at least this many of the question's names and other terms (all of them if it
+    has fewer; a name of several words counts once), one of them a name ..."""
+    min_units_nameless: int = 4
+    """... or, for a question that names nothing, this many of its terms. In a broad corpus a
+    sentence sharing two or three common words with a short question ("spider", "legs") is no
+    evidence: such a question must be close to a passage (``min_similarity``)."""
     refuse_unknown_outlets: bool = True
     """Refuse when the question cites an outlet that no article comes from (and none it has)."""
+    refuse_missing_names: bool = True
+    """Refuse when a name the question is about (person, body, place, product, number) occurs
+    in no article."""
 
 
 @dataclass(frozen=True)
@@ -40,16 +51,45 @@ class Evidence:
 
     best_similarity: float
     best_coverage: float
+    """The largest share of the question's weighted terms held by a sentence that supports the
+    question (``RefusalPolicy.min_units``); 0 when none does."""
     unknown_outlets: tuple[str, ...]
+    missing_names: tuple[str, ...] = ()
+    """Names the question is about that no article mentions."""
+    names: tuple[str, ...] = ()
+    """The names the question is about."""
+    period_only: bool = False
+    """The question asks what was reported in a period ("What was reported last week?") and
+    articles from that period were found: they are the answer, however far their words are."""
 
 
 def evidence(
-    plan: QueryPlan, passages: Sequence[Passage], scored: Sequence[ScoredSentence]
+    plan: QueryPlan,
+    passages: Sequence[Passage],
+    scored: Sequence[ScoredSentence],
+    mentions: Callable[[Sequence[str]], bool] = lambda terms: True,
+    policy: RefusalPolicy | None = None,
 ) -> Evidence:
+    """What refusal looks at; ``mentions`` says whether the corpus mentions a name's terms."""
+    policy = policy or RefusalPolicy()
+    terms = set(question_terms(plan.question))
+    names = [set(n.terms) & terms for n in plan.names]
+    names = [n for n in names if n]
+    rest = terms.difference(*names)
+    units = len(names) + len(rest)
+
+    def supports(s: ScoredSentence) -> bool:
+        if not names:
+            return len(rest & s.held) >= policy.min_units_nameless
+        named = sum(1 for n in names if n & s.held)
+        return named > 0 and named + len(rest & s.held) >= min(policy.min_units, units)
+
     return Evidence(
         best_similarity=max((p.stages.get("dense_similarity", 0.0) for p in passages), default=0.0),
-        best_coverage=max((s.coverage for s in scored), default=0.0),
+        best_coverage=max((s.coverage for s in scored if supports(s)), default=0.0),
         unknown_outlets=plan.unknown_outlets,
+        missing_names=tuple(n.text for n in plan.names if not mentions(n.terms)),
+        names=tuple(n.text for n in plan.names),
     )
 
 
@@ -58,9 +98,61 @@ def refusal_reason(ev: Evidence, policy: RefusalPolicy, plan: QueryPlan) -> str 
     if policy.refuse_unknown_outlets and ev.unknown_outlets and not plan.sources:
         names = ", ".join(ev.unknown_outlets)
         return f"The articles here include nothing from {names}."
-    if ev.best_similarity < policy.min_similarity and ev.best_coverage < policy.min_coverage:
-        return "No article here is close enough to the question to quote."
-    return None
+    if policy.refuse_missing_names and ev.missing_names:
+        return f"The articles never mention {_either(ev.missing_names)}."
+    if ev.period_only or ev.best_similarity >= policy.min_similarity:
+        return None
+    if (
+        ev.best_similarity >= policy.min_named_similarity
+        and ev.best_coverage >= policy.min_coverage
+    ):
+        return None
+    return "No article here is close enough to the question to quote."
+
+
+def no_match_reason(
+    sources: Sequence[str],
+    span: tuple[str | None, str | None],
+    wanted_sources: Sequence[str] = (),
+    period: tuple[int | None, int | None] = (None, None),
+) -> str:
+    """Why no article passes the filters: which sources the index holds (those closest to the
+    ones asked for first) and the dates its articles span."""
+    from datetime import UTC, datetime
+    from difflib import SequenceMatcher
+
+    def day(ts: int) -> str:
+        return datetime.fromtimestamp(ts, UTC).date().isoformat()
+
+    parts = ["No article in the index matches the filters."]
+    unknown = [s for s in wanted_sources if s not in sources]
+    if unknown:
+
+        def closeness(source: str) -> float:
+            return max(SequenceMatcher(None, s.lower(), source.lower()).ratio() for s in unknown)
+
+        held = sorted(sources, key=lambda s: (-closeness(s), s))
+        listed = ", ".join(held[:8]) + (f" and {len(held) - 8} more" if len(held) > 8 else "")
+        parts.append(
+            f"No article comes from {_either(unknown)}; "
+            + (f"the sources here are {listed}." if held else "no article here names its source.")
+        )
+    start, end = period
+    if start is not None or end is not None:
+        asked = f"{day(start) if start is not None else '…'} to {day(end - 1) if end is not None else '…'}"
+        first, last = span
+        held_span = (
+            f"the articles run from {first[:10]} to {last[:10]}"
+            if first and last
+            else "no article here has a date"
+        )
+        parts.append(f"The period asked for is {asked}; {held_span}.")
+    return " ".join(parts)
+
+
+def _either(names: Sequence[str]) -> str:
+    """'A', 'A or B', 'A, B or C'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def closest_articles(passages: Sequence[Passage], n: int = 5) -> list[ArticleRef]:

@@ -22,6 +22,7 @@ from .answering import (
     compose,
     compose_refusal,
     evidence,
+    no_match_reason,
     refusal_reason,
 )
 from .chat import ChatSession, condense
@@ -148,10 +149,17 @@ class Assistant:
         scored = score_sentences(
             standalone, passages, self.catalog.article_text, self.index.keywords.idf, self.quotes
         )
-        ev = evidence(plan, passages, scored)
+        ev = evidence(plan, passages, scored, self.index.keywords.mentions, self.refusal)
+        ev = replace(ev, period_only=dated and bool(passages))
         reason = refusal_reason(ev, self.refusal, plan)
         if not passages:
-            reason = "No article in the index matches the filters."
+            base = filters or Filters()
+            reason = no_match_reason(
+                self.catalog.sources,
+                self.catalog.date_span(),
+                base.sources,
+                (base.start_ts, base.end_ts),
+            )
         applied = _applied_filters(filters, plan, ev, dated)
         if reason is None:
             picked = select_quotes(
@@ -243,6 +251,7 @@ def _applied_filters(
         "evidence": {
             "best_similarity": round(ev.best_similarity, 4),
             "best_coverage": round(ev.best_coverage, 4),
+            "missing_names": list(ev.missing_names),
         },
     }
 

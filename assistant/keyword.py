@@ -17,10 +17,14 @@ KEYWORD_VERSION = "bm25s-en-stopwords-snowball-v1"
 _IDS_FILE = "chunk_ids.json"
 
 QUESTION_WORDS = frozenset(
-    "what did do doe say said about when who whom how whi which where wa were is are tell me more "
-    "els happen know could would should mean respond react think".split()
+    "what did do doe done say said about when who whom whose how whi which where wa were is are "
+    "am be been tell me more most much mani els happen know could would should shall can may "
+    "might must mean respond react think has have had you your my we us our him his her them "
+    "those ani some someth anyth someon anyon everi each both either neither other anoth same "
+    "own veri too also just onli so than whether here pleas like near".split()
 )
-"""Terms (as ``keyword_tokens`` gives them) that any question has, whatever its topic."""
+"""Terms (as ``keyword_tokens`` gives them) that any question has, whatever its topic: question
+words and the function words bm25s's short English stop list keeps ("has", "most", "you")."""
 
 
 @lru_cache(maxsize=1)
@@ -83,14 +87,55 @@ class KeywordIndex:
         return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def idf(self, tokens: Sequence[str]) -> dict[str, float]:
-        """BM25 inverse document frequency of each token (chunks as documents; 0 if unseen)."""
+        """BM25 inverse document frequency of each token, chunks as documents.
+
+        A token no chunk holds weighs what BM25 gives a document frequency of 0, more than the
+        rarest token the corpus holds: a question's words that the articles never use count
+        against how much of it a sentence covers, never drop out of the total.
+        """
+        n = self._bm25.scores["num_docs"] if self._bm25 is not None else 0
+        return {
+            t: math.log((n - df + 0.5) / (df + 0.5) + 1.0) for t, df in self._df(tokens).items()
+        }
+
+    def _df(self, tokens: Sequence[str]) -> dict[str, int]:
         if self._bm25 is None:
-            return {t: 0.0 for t in tokens}
-        vocab, scores = self._bm25.vocab_dict, self._bm25.scores
-        n, indptr = scores["num_docs"], scores["indptr"]
+            return {t: 0 for t in tokens}
+        vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
         out = {}
         for token in tokens:
             tid = vocab.get(token)
-            df = 0 if tid is None else int(indptr[tid + 1] - indptr[tid])
-            out[token] = math.log((n - df + 0.5) / (df + 0.5) + 1.0) if df else 0.0
+            out[token] = 0 if tid is None else int(indptr[tid + 1] - indptr[tid])
         return out
+
+    def _chunks_with(self, token: str) -> set[int]:
+        tid = None if self._bm25 is None else self._bm25.vocab_dict.get(token)
+        if tid is None:
+            return set()
+        scores = self._bm25.scores
+        return set(scores["indices"][scores["indptr"][tid] : scores["indptr"][tid + 1]].tolist())
+
+    def together(self, terms: Sequence[str]) -> bool:
+        """Whether one chunk holds all of ``terms``."""
+        common: set[int] | None = None
+        for term in sorted(set(terms), key=lambda t: self._df([t])[t]):
+            found = self._chunks_with(term)
+            common = found if common is None else common & found
+            if not common:
+                return False
+        return bool(common)
+
+    def mentions(self, terms: Sequence[str]) -> bool:
+        """Whether the corpus mentions a name with these keyword ``terms`` in one chunk.
+
+        Spelling variants count: written as one word ("Chat GPT" -> "chatgpt") or as two
+        ("ChatGPT" -> "chat gpt").
+        """
+        if not terms or self.together(terms):
+            return True
+        if len(terms) > 1 and self.together(["".join(terms)]):
+            return True
+        if len(terms) == 1:
+            word = terms[0]
+            return any(self.together([word[:i], word[i:]]) for i in range(3, len(word) - 2))
+        return False

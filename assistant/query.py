@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 
+from .names import KeyName, key_names
 from .timescope import TimeScope, read_time_scope
 
 
@@ -27,6 +28,9 @@ class QueryPlan:
     clauses: dict[str, str] = field(default_factory=dict)
     """For each named source, the part of the question about it ("the Fortune article
     discussing X, while the Verge article says Y" -> Fortune: "discussing X", Verge: "says Y")."""
+    names: tuple[KeyName, ...] = ()
+    """The people, bodies, places, products and numbers the question is about (not outlets or
+    dates): the corpus must mention each for the question to be answerable."""
 
 
 # "an article from Bloomberg", "a report by The Wall Street Journal", "as reported by Forbes"
@@ -168,10 +172,20 @@ def plan_query(
 ) -> QueryPlan:
     sources = list(sources)
     named, spans = named_sources(question, sources)
+    outlets = unknown_outlets(question, spans, sources)
+    scope = read_time_scope(question, reference)
     return QueryPlan(
         question=question,
         sources=named,
-        unknown_outlets=unknown_outlets(question, spans, sources),
-        scope=read_time_scope(question, reference),
+        unknown_outlets=outlets,
+        scope=scope,
         clauses=source_clauses(question, sources) if named else {},
+        names=tuple(
+            key_names(question, [*spans, *_spans_of(question, (*outlets, *scope.matched))])
+        ),
     )
+
+
+def _spans_of(text: str, phrases: Iterable[str]) -> list[tuple[int, int]]:
+    """Where each of ``phrases`` occurs in ``text`` (every occurrence)."""
+    return [m.span() for phrase in phrases if phrase for m in re.finditer(re.escape(phrase), text)]

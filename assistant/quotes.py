@@ -46,6 +46,8 @@ _WANTS = (
         ),
     ),
 )
+# "how many jobs ..." asks about jobs; "how much did the line cost?" about what it cost
+_HOW_MANY = re.compile(r"\bhow (?:much|many)\s+(\w+)(?P<rest>.*)", re.I | re.S)
 _PRONOUN_SAID = re.compile(r"\b(?:he|she|they)\s+" + _SAID + r"\b", re.IGNORECASE)
 _NOT_NAMES = frozenset(
     "The A An But And Or It He She They We I This That These Those Its In On At For As If When "
@@ -76,6 +78,13 @@ class ScoredSentence:
     end: int
     coverage: float
     score: float
+    held: frozenset[str] = frozenset()
+    """The question's terms that the sentence holds."""
+
+
+def question_terms(question: str) -> list[str]:
+    """The question's distinct keyword terms, question and function words aside."""
+    return sorted(set(keyword_tokens([question])[0]) - QUESTION_WORDS)
 
 
 def speaker_of(sentence: str, before: Sequence[str] = ()) -> str | None:
@@ -100,6 +109,19 @@ def _clean_name(name: str) -> str | None:
     return " ".join(words).rstrip(".,") or None
 
 
+def quantity_focus(question: str) -> str | None:
+    """The term a "how many/much" question counts: the noun after it ("how many jobs" -> job),
+    else its last term ("how much did the tram line cost?" -> cost); None for other questions."""
+    match = _HOW_MANY.search(question)
+    if match is None:
+        return None
+    for text in (match.group(1), match.group("rest")):
+        terms = [t for t in keyword_tokens([text])[0] if t not in QUESTION_WORDS]
+        if terms:
+            return terms[0] if text is match.group(1) else terms[-1]
+    return None
+
+
 def score_sentences(
     question: str,
     passages: Sequence[Passage],
@@ -108,8 +130,9 @@ def score_sentences(
     config: QuoteConfig,
 ) -> list[ScoredSentence]:
     """Every sentence of the top passages, scored; best first, each span once."""
-    terms = sorted(set(keyword_tokens([question])[0]) - QUESTION_WORDS)
+    terms = question_terms(question)
     wanted = [answer for asks, answer in _WANTS if asks.search(question)]
+    focus = quantity_focus(question)
     weights = idf(terms)
     total = sum(weights.values()) or 1.0
     seen: set[tuple[str, int]] = set()
@@ -124,13 +147,15 @@ def score_sentences(
     top = max((p.score for p in passages), default=0.0) or 1.0
     scored = []
     for (passage, start, end, text), words in zip(spans, tokens, strict=True):
-        coverage = sum(weights.get(t, 0.0) for t in set(words) if t in weights) / total
+        held = frozenset(weights.keys() & set(words))
+        coverage = sum(weights[t] for t in held) / total
         score = coverage + config.rank_weight * passage.score / top
         if coverage and any(p.search(text) for p in _SPEAKER_PATTERNS):
             score += config.speaker_weight
-        if coverage and any(w.search(text) for w in wanted):
+        if coverage and any(w.search(text) for w in wanted) and (focus is None or focus in held):
+            # a number counts as the answer only beside what is counted ("cost 486 million")
             score += config.answer_type_weight
-        scored.append(ScoredSentence(passage, start, end, coverage, score))
+        scored.append(ScoredSentence(passage, start, end, coverage, score, held))
     scored.sort(key=lambda s: (-s.score, s.passage.stages.get("rank", 0), s.start))
     return scored
 

@@ -102,6 +102,11 @@ class Catalog:
         )
         self._texts: dict[str, str] = {}
 
+    def date_span(self) -> tuple[str | None, str | None]:
+        """The first and last publication dates (ISO) of the articles, None when undated."""
+        dates = sorted(a.published for a in self.articles.values() if a.published)
+        return (dates[0], dates[-1]) if dates else (None, None)
+
     @cached_property
     def _keyword_articles(self) -> np.ndarray:
         ids = self.index.keywords.ids

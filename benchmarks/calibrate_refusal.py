@@ -1,26 +1,51 @@
-"""Calibrate the refusal thresholds on the MultiHop-RAG dev split.
+"""Calibrate the refusal thresholds on the MultiHop-RAG dev split, and measure refusal.
 
     python benchmarks/calibrate_refusal.py [--index benchmarks/out/multihop-index]
 
-For every dev question it records the evidence refusal looks at (best dense similarity, best
-sentence coverage, outlets the corpus lacks), then sweeps the two thresholds and prints the share
-of null questions refused against the share of answerable ones refused, and the pair that
-refuses the fewest answerable questions while refusing at least 90% of the null ones.
+For every question it records the evidence refusal looks at (best dense similarity, best
+sentence coverage, outlets the corpus lacks, names the articles never mention) for four sets:
+the dev split's null and answerable questions, answerable questions with one key name swapped
+for an invented one (``refusal_sets.swapped_names``), hand-written on-topic questions the
+articles do not answer, and off-topic questions. It then sweeps the three thresholds (with and
+without refusing on names the articles never mention) and prints,
+for each pair, the share of every set that is refused, and the pair that refuses the fewest
+answerable questions while refusing at least 95% of the null ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import sys
+from dataclasses import replace
 from pathlib import Path
 
-from assistant import Assistant, Settings
-from assistant.answering import RefusalPolicy, evidence, refusal_reason
-from assistant.evaluation import load_queries
-from assistant.quotes import score_sentences
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from refusal_sets import HANDWRITTEN, off_topic, swapped_names  # noqa: E402
+
+from assistant import Assistant, Settings  # noqa: E402
+from assistant.answering import Evidence, RefusalPolicy, evidence, refusal_reason  # noqa: E402
+from assistant.evaluation import load_queries  # noqa: E402
+from assistant.query import QueryPlan  # noqa: E402
+from assistant.quotes import score_sentences  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "multihop-rag"
+
+
+def _evidence(assistant: Assistant, question: str) -> tuple[QueryPlan, Evidence]:
+    plan = assistant.plan(question)
+    passages, dated = assistant._search(question, 10, None, plan)  # as ``ask`` searches
+    scored = score_sentences(
+        question,
+        passages,
+        assistant.catalog.article_text,
+        assistant.index.keywords.idf,
+        assistant.quotes,
+    )
+    found = evidence(plan, passages, scored, assistant.index.keywords.mentions)
+    return plan, replace(found, period_only=dated and bool(passages))
 
 
 def main() -> None:
@@ -28,46 +53,84 @@ def main() -> None:
     parser.add_argument(
         "--index", type=Path, default=ROOT / "benchmarks" / "out" / "multihop-index"
     )
+    parser.add_argument("--show", type=int, default=5, help="examples shown per set")
     args = parser.parse_args()
     settings = Settings(corpus=DATA / "corpus.json.gz", index_dir=args.index)
-    rows = []
+    queries = load_queries(DATA / "queries-dev.json.gz")
+    sets: dict[str, list[tuple[str, QueryPlan, Evidence]]] = {}
     with Assistant.open(settings) as assistant:
-        for gold in load_queries(DATA / "queries-dev.json.gz"):
-            plan = assistant.plan(gold.query)
-            passages = assistant.search(gold.query, plan=plan)
-            scored = score_sentences(
-                gold.query,
-                passages,
-                assistant.catalog.article_text,
-                assistant.index.keywords.idf,
-                assistant.quotes,
-            )
-            rows.append((gold.is_null, plan, evidence(plan, passages, scored)))
-    n_null = sum(1 for null, _p, _e in rows if null)
-    n_ans = len(rows) - n_null
-    outlets = sum(
-        1 for null, p, e in rows if null and refusal_reason(e, RefusalPolicy(1e-9, 1e-9), p)
-    )
+        texts = (a.text for a in assistant.index.articles())
+        swapped = swapped_names(queries, texts, assistant.catalog.sources)
+        questions = {
+            "null": [q.query for q in queries if q.is_null],
+            "answerable": [q.query for q in queries if not q.is_null],
+            "swapped": [q for q, _old, _new in swapped],
+            "handwritten": list(HANDWRITTEN),
+            "off-topic": off_topic(),
+        }
+        for name, items in questions.items():
+            sets[name] = [(q, *_evidence(assistant, q)) for q in items]
+            print(f"{name}: {len(items)} questions", file=sys.stderr)
+
+    default = RefusalPolicy()
+    print("sets:", ", ".join(f"{k} {len(v)}" for k, v in sets.items()))
+    null_outlets = sum(1 for _q, _p, e in sets["null"] if e.unknown_outlets)
+    null_names = sum(1 for _q, _p, e in sets["null"] if e.missing_names and not e.unknown_outlets)
     print(
-        f"{n_null} null, {n_ans} answerable; {outlets} null questions name an outlet the corpus lacks"
+        f"null questions that cite an outlet the corpus lacks: {null_outlets}; "
+        f"that name something no article mentions (and no such outlet): {null_names}"
     )
-    best = None
-    print("min_similarity min_coverage null_refused answerable_refused")
-    for sim, cov in itertools.product(
-        [0.3, 0.35, 0.4, 0.45, 0.5, 0.55], [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]
-    ):
-        policy = RefusalPolicy(min_similarity=sim, min_coverage=cov)
-        refused = [(null, refusal_reason(e, policy, p) is not None) for null, p, e in rows]
-        null_rate = sum(r for null, r in refused if null) / n_null
-        ans_rate = sum(r for null, r in refused if not null) / n_ans
-        print(f"{sim:14.2f} {cov:12.2f} {null_rate:12.3f} {ans_rate:18.3f}")
-        if null_rate >= 0.9 and (best is None or ans_rate < best[2]):
-            best = (sim, cov, ans_rate, null_rate)
-    if best:
-        print(
-            f"best: min_similarity={best[0]}, min_coverage={best[1]}: "
-            f"null refused {best[3]:.3f}, answerable refused {best[2]:.3f}"
-        )
+
+    def rates(policy: RefusalPolicy) -> dict[str, float]:
+        return {
+            name: sum(refusal_reason(e, policy, p) is not None for _q, p, e in rows) / len(rows)
+            for name, rows in sets.items()
+        }
+
+    keys = "  ".join(f"{k:>11}" for k in sets)
+    for names_on in (False, True):
+        print(f"\nrefuse on names the articles never mention: {names_on}")
+        print(f"min_similarity min_named_similarity min_coverage  {keys}")
+        best = None
+        for sim, named, cov in itertools.product(
+            [0.42, 0.45, 0.48, 0.5], [0.2, 0.25, 0.3], [0.1, 0.2, 0.3]
+        ):
+            policy = replace(
+                default,
+                min_similarity=sim,
+                min_named_similarity=named,
+                min_coverage=cov,
+                refuse_missing_names=names_on,
+            )
+            r = rates(policy)
+            print(
+                f"{sim:14.2f} {named:20.2f} {cov:12.2f}  "
+                + "  ".join(f"{v:11.3f}" for v in r.values())
+            )
+            if r["null"] >= 0.95 and (best is None or r["answerable"] < best[1]["answerable"]):
+                best = ((sim, named, cov), r)
+        if best:
+            (sim, named, cov), r = best
+            print(
+                f"best: min_similarity={sim}, min_named_similarity={named}, min_coverage={cov}: "
+                + ", ".join(f"{k} {v:.3f}" for k, v in r.items())
+            )
+    print("\nwith the defaults", default)
+    for name, value in rates(default).items():
+        print(f"  {name:<12} refused {value:.3f}")
+    for name in ("answerable", "swapped", "handwritten", "off-topic"):
+        wrong = [
+            (q, p, e)
+            for q, p, e in sets[name]
+            if (refusal_reason(e, default, p) is None) == (name != "answerable")
+        ]
+        label = "refused" if name == "answerable" else "answered"
+        print(f"\n{name}: {len(wrong)} {label}, e.g.")
+        for q, _p, e in wrong[: args.show]:
+            print(
+                f"  sim {e.best_similarity:.2f} cov {e.best_coverage:.2f} names {list(e.names)} "
+                f"missing {list(e.missing_names)}: {q[:150]}"
+            )
 
 
 if __name__ == "__main__":
