@@ -14,19 +14,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from . import cli_checks as checks
 from .config import Settings
 from .errors import BriefingError, ConfigError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
-DAY = 86400
+DAY = checks.DAY
 
 logger = logging.getLogger(__name__)
 
@@ -94,76 +93,6 @@ def cmd_index(args: argparse.Namespace) -> int:
     return EXIT_SKIPPED if report.skipped else EXIT_OK
 
 
-# -- argument types: argparse turns their ArgumentTypeError into "usage: ...", exit 2 -------
-def _date_ts(value: str) -> int:
-    from .dates import parse_date
-
-    parsed = parse_date(value)
-    if parsed is None:
-        raise argparse.ArgumentTypeError(
-            f"cannot read the date {value!r}; write it like 2023-11-27"
-        )
-    return parsed[1]
-
-
-def _day(value: str) -> date:
-    return datetime.fromtimestamp(_date_ts(value), UTC).date()
-
-
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {value!r}")
-    return number
-
-
-def _port(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if not 1 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, not {value!r}")
-    return number
-
-
-def _text(value: str) -> str:
-    if not value.strip():
-        raise argparse.ArgumentTypeError("expected a value, got an empty one")
-    return value.strip()
-
-
-def _out_file(value: str) -> Path:
-    path = Path(value)
-    if path.name in ("", "..") or value.endswith(("/", os.sep)):
-        raise argparse.ArgumentTypeError(f"expected a file name, not the folder {value!r}")
-    return path
-
-
-def _check_usage(args: argparse.Namespace) -> None:
-    """Usage errors that involve more than one argument, found before anything slow starts."""
-    error = args.subparser.error  # prints the subcommand's usage line and exits 2
-    if args.index is not None and args.index.exists() and not args.index.is_dir():
-        error(f"--index {args.index} is a file; give a folder (it is made if missing)")
-    if args.command == "ask":
-        if not args.question.strip():
-            error('ask a question, e.g. briefing ask "What did the minister say about the strike?"')
-        if args.passages and not args.json:
-            error("--passages needs --json (it adds the retrieved passages to the JSON answer)")
-        if args.since is not None and args.until is not None and args.since >= args.until + DAY:
-            since, until = (datetime.fromtimestamp(t, UTC).date() for t in (args.since, args.until))
-            error(f"--since {since} is later than --until {until}; no article could match")
-    if args.command == "eval":
-        named: dict[Path, str] = {args.queries.resolve(): "QUERIES"}
-        for path, what in _eval_outputs(args):
-            other = named.setdefault(path.resolve(), what)
-            if other != what:
-                error(f"{other} and {what} are the same file ({path}); choose another name")
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
     from .api import Assistant
     from .retrieval import Filters
@@ -188,84 +117,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_QUERIES_FORMAT = (
-    "expected a JSON list of {query, answer, question_type, evidence_list: [{title, fact}]}"
-)
-
-
-def _load_queries(path: Path) -> list[Any]:
-    from .evaluation import load_queries
-
-    try:
-        queries = load_queries(path)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"no questions file at {path}; check the QUERIES path") from exc
-    except OSError as exc:  # a folder, no permission, a broken .gz
-        raise ConfigError(f"cannot read the questions in {path}: {exc.strerror or exc}") from exc
-    except KeyError as exc:
-        raise ConfigError(
-            f"cannot read the questions in {path}: a record has no {exc}; {_QUERIES_FORMAT}"
-        ) from exc
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise ConfigError(
-            f"cannot read the questions in {path} ({exc}); {_QUERIES_FORMAT}"
-        ) from exc
-    if not queries:
-        raise ConfigError(f"no questions in {path}; {_QUERIES_FORMAT}")
-    return queries
-
-
-def _eval_outputs(args: argparse.Namespace) -> list[tuple[Path, str]]:
-    """The files ``eval`` writes, each with how to name it in a message."""
-    outputs: list[tuple[Path, str]] = []
-    if args.json:
-        outputs.append((args.json, "--json"))
-        outputs.append((args.json.with_suffix(".html"), "the HTML report beside --json"))
-    if args.log:
-        outputs.append((args.log, "--log"))
-    elif args.json:
-        outputs.append((args.json.with_suffix(".jsonl"), "the log beside --json"))
-    return outputs
-
-
-def _check_writable(path: Path, what: str) -> None:
-    """Raise ConfigError unless ``path`` can be written; missing folders on the way are fine."""
-    cannot = f"cannot write {what} {path}"
-    try:
-        if path.is_dir():
-            raise ConfigError(f"{cannot}: it is a folder; give a file name")
-        if path.exists():
-            if not os.access(path, os.W_OK):
-                raise ConfigError(f"{cannot}: the file is read-only")
-            return
-        folder = path.parent
-        while not folder.exists():  # the nearest folder that exists; the rest will be made
-            folder = folder.parent
-        if not folder.is_dir():
-            raise ConfigError(f"{cannot}: {folder} is a file, not a folder")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise ConfigError(f"{cannot}: no permission to write in {folder}")
-    except OSError as exc:
-        raise ConfigError(f"{cannot}: {exc.strerror or exc}") from exc
-
-
-def _make_parent(path: Path, what: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {what} {path}: {exc.strerror or exc}") from exc
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
     from .api import Assistant
     from .evaluation import run_eval
     from .report import render_html, retrieval_rows
 
     settings = _settings(args)
-    queries = _load_queries(args.queries)[: args.limit]
-    outputs = _eval_outputs(args)
+    queries = checks.load_queries_file(args.queries)[: args.limit]
+    outputs = checks.eval_outputs(args)
     for path, what in outputs:  # before indexing, which can take minutes
-        _check_writable(path, what)
+        checks.check_writable(path, what)
     show = sys.stderr.isatty() and not args.quiet
     bars = _ProgressBars(enabled=show)
     try:
@@ -276,7 +137,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         bars.close()
     print(report.summary(), file=sys.stderr)
     for path, what in outputs:
-        _make_parent(path, what)
+        checks.make_parent(path, what)
     from tqdm import tqdm
 
     log = args.log or (args.json.with_suffix(".jsonl") if args.json else None)
@@ -312,23 +173,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check_bindable(host: str, port: int) -> None:
-    """Raise ConfigError if the web UI could not listen on host:port (taken, or no such address)."""
-    import socket
-
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind(infos[0][4])
-    except (OSError, OverflowError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        raise ConfigError(
-            f"cannot serve on {host}:{port} ({reason}); is the app already running there? "
-            "pick another with --port or BRIEFING_PORT"
-        ) from exc
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     given: dict[str, Any] = {}
     if args.host:
@@ -336,7 +180,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         given["port"] = args.port
     settings = _settings(args).model_copy(update=given)
-    _check_bindable(settings.host, settings.port)  # before gradio and the model load
+    checks.check_bindable(settings.host, settings.port)  # before gradio and the model load
     from .web import serve
 
     bars = _ProgressBars(enabled=sys.stderr.isatty())
@@ -394,25 +238,25 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--source",
         action="append",
-        type=_text,
+        type=checks.nonempty,
         metavar="NAME",
         help="only articles from this source (repeatable)",
     )
     ask.add_argument(
         "--since",
-        type=_date_ts,
+        type=checks.date_ts,
         metavar="DATE",
         help="only articles published on or after this date",
     )
     ask.add_argument(
         "--until",
-        type=_date_ts,
+        type=checks.date_ts,
         metavar="DATE",
         help="only articles published on or before this date",
     )
     ask.add_argument(
         "--reference-date",
-        type=_day,
+        type=checks.day,
         metavar="DATE",
         help="'today' for relative dates like 'last week'",
     )
@@ -437,17 +281,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_paths(ev, corpus_help="the corpus the questions are about", corpus_required=True)
     ev.add_argument(
-        "--limit", type=_positive_int, metavar="N", help="only the first N questions (N >= 1)"
+        "--limit", type=checks.positive_int, metavar="N", help="only the first N questions (N >= 1)"
     )
     ev.add_argument(
         "--json",
-        type=_out_file,
+        type=checks.out_file,
         metavar="FILE",
         help="write the figures here, an HTML report beside it (.html); missing folders are made",
     )
     ev.add_argument(
         "--log",
-        type=_out_file,
+        type=checks.out_file,
         metavar="FILE",
         help="per-question JSONL log (default: beside --json, .jsonl)",
     )
@@ -462,9 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_paths(serve)
     serve.add_argument(
-        "--host", type=_text, metavar="H", help="address to bind (default 127.0.0.1)"
+        "--host", type=checks.nonempty, metavar="H", help="address to bind (default 127.0.0.1)"
     )
-    serve.add_argument("--port", type=_port, metavar="N", help="port, 1 to 65535 (default 7860)")
+    serve.add_argument(
+        "--port", type=checks.port_number, metavar="N", help="port, 1 to 65535 (default 7860)"
+    )
     serve.set_defaults(func=cmd_serve, subparser=serve)
     return parser
 
@@ -472,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # bad usage exits 2 here, before anything slow
-    _check_usage(args)
+    checks.check_usage(args)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
