@@ -180,9 +180,7 @@ def plan_query(
         unknown_outlets=outlets,
         scope=scope,
         clauses=source_clauses(question, sources) if named else {},
-        names=tuple(
-            key_names(question, [*spans, *_spans_of(question, (*outlets, *scope.matched))])
-        ),
+        names=tuple(key_names(question, [*spans, *_spans_of(question, scope.matched)])),
     )
 
 

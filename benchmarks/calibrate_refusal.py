@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from refusal_sets import HANDWRITTEN, off_topic, swapped_names  # noqa: E402
+from refusal_sets import HANDWRITTEN, KNOWN_NAMES, off_topic, swapped_names  # noqa: E402
 
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.answering import Evidence, RefusalPolicy, evidence, refusal_reason  # noqa: E402
@@ -66,6 +66,7 @@ def main() -> None:
             "answerable": [q.query for q in queries if not q.is_null],
             "swapped": [q for q, _old, _new in swapped],
             "handwritten": list(HANDWRITTEN),
+            "known names": list(KNOWN_NAMES),
             "off-topic": off_topic(),
         }
         for name, items in questions.items():
@@ -118,7 +119,7 @@ def main() -> None:
     print("\nwith the defaults", default)
     for name, value in rates(default).items():
         print(f"  {name:<12} refused {value:.3f}")
-    for name in ("answerable", "swapped", "handwritten", "off-topic"):
+    for name in ("answerable", "swapped", "handwritten", "known names", "off-topic"):
         wrong = [
             (q, p, e)
             for q, p, e in sets[name]

@@ -6,7 +6,9 @@
   outlets, same wording) but is about someone no article covers: the hard case for refusal.
   The names to swap are found without the assistant's own name finder: a run of two or three
   capitalised words that a gold fact or a gold title of the question also holds.
-- ``HANDWRITTEN``: on-topic questions written by hand that the articles do not answer.
+- ``HANDWRITTEN``: on-topic questions written by hand that the articles do not answer, each
+  about someone invented; ``KNOWN_NAMES``: the same about people and bodies the articles do
+  mention.
 """
 
 from __future__ import annotations
@@ -50,6 +52,19 @@ HANDWRITTEN = (
     "Which Champions League club signed the goalkeeper Lucan Abernathy-Stroud in 2023?",
     "What did Yevgenia Kolokoltsova say about Nvidia's chip exports to China?",
 )
+
+KNOWN_NAMES = (
+    "How much did OpenAI pay to acquire Nvidia?",
+    "Which Premier League club did Sam Bankman-Fried buy in 2023?",
+    "What did Taylor Swift say about the FTX trial?",
+    "How many patents did Masimo sell to Google?",
+    "Why did Microsoft close its Seattle headquarters, according to TechCrunch?",
+    "Which Sporting News writer was hired by the Chicago Bears as head coach?",
+    "What flavour of ice cream did Jerome Powell recommend to investors?",
+    "How many moons did the James Webb Space Telescope discover around Jupiter in November 2023?",
+)
+"""On-topic questions written by hand about people and bodies the articles do mention, asking
+what they never say: the case a retrieval gate cannot catch (a model that reads the quotes can)."""
 
 _RUN = re.compile(
     r"(?<![\w'’])(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?:\s+[A-Z][a-z]+(?:-[A-Z][a-z]+)?){1,2}\b"
