@@ -3,6 +3,11 @@
 A generation is a folder ``gen-NNNNNN`` holding one complete index. ``CURRENT`` names the one
 in use; it is only ever replaced whole (write a temporary file, fsync, rename, fsync the folder),
 so a reader sees either the old generation or the new one, never a mix.
+
+``crash_point(name)`` marks each stage of a sync where a ``kill -9`` must leave a usable index.
+It does nothing unless the test hook ``BRIEFING_CRASH_AT`` names that point; then the process
+kills itself with SIGKILL there (``tests/test_index_crash.py`` does this to real
+``briefing index`` processes, one point at a time).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +24,28 @@ from .errors import IndexBusyError
 
 CURRENT_FILE = "CURRENT"
 _GEN = re.compile(r"^gen-(\d{6})$")
+
+CRASH_ENV = "BRIEFING_CRASH_AT"
+CRASH_POINTS = {
+    "after-copy": "the new generation folder is a copy of the current one (or empty)",
+    "after-delete": "removed and changed articles are out of Chroma, the store not committed",
+    "after-chroma": "the new chunks are in Chroma",
+    "after-store": "the new articles and chunks are committed to the SQLite store",
+    "after-bm25": "the BM25 index is written",
+    "after-fsync": "the whole generation is flushed to disk",
+    "before-swap": "CURRENT's replacement is written and flushed, not yet renamed",
+    "after-swap": "CURRENT names the new generation; old ones are not deleted yet",
+    "cleanup": "an old or half-written generation's folder is about to be deleted",
+}
+"""The stages of a sync, in the order a sync passes them, where ``crash_point`` can kill it."""
+
+
+def crash_point(name: str) -> None:
+    """Test hook: SIGKILL this process here if ``BRIEFING_CRASH_AT`` is ``name``; else nothing."""
+    if name not in CRASH_POINTS:
+        raise ValueError(f"unknown crash point {name!r}; add it to CRASH_POINTS")
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -39,7 +67,9 @@ def point_current_at(index_dir: Path, generation: Path) -> None:
         f.write(generation.name + "\n")
         f.flush()
         os.fsync(f.fileno())
+    crash_point("before-swap")
     os.replace(tmp, index_dir / CURRENT_FILE)
+    crash_point("after-swap")
     fsync_dir(index_dir)
 
 

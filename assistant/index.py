@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 import secrets
 import shutil
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ from .errors import (
     IndexStoreError,
 )
 from .generations import (
+    crash_point,
     current_generation,
     fsync_tree,
     list_generations,
@@ -206,13 +209,15 @@ def sync_index(
         if current is not None and not rebuild and not (plan.added or plan.updated or plan.removed):
             with ArticleStore(current, readonly=True) as store:
                 totals = store.count_articles(), store.count_chunks()
-            return IndexReport(
+            done = IndexReport(
                 **report,
                 total_articles=totals[0],
                 total_chunks=totals[1],
                 seconds=time.perf_counter() - started,
                 generation=current.name,
             )
+            logger.info("%s unchanged, still %s: %s", index_dir, current.name, done.summary())
+            return done
         if not loaded.articles and current is None:
             detail = "; ".join(str(p) for p in loaded.problems[:5])
             raise IndexStoreError(
@@ -224,7 +229,7 @@ def sync_index(
         )
         point_current_at(index_dir, generation)
         _remove_stale(index_dir, generation, settings)
-        return IndexReport(
+        done = IndexReport(
             **report,
             chunks_added=counts[0],
             chunks_removed=counts[1],
@@ -233,6 +238,8 @@ def sync_index(
             seconds=time.perf_counter() - started,
             generation=generation.name,
         )
+        logger.info("%s synced into %s: %s", index_dir, generation.name, done.summary())
+        return done
 
 
 def _check_compatible(store: ArticleStore, settings: Settings, generation: Path) -> None:
@@ -273,6 +280,7 @@ def _write_generation(
         shutil.copytree(base, generation, ignore=shutil.ignore_patterns("bm25"))
     else:
         generation.mkdir()
+    crash_point("after-copy")
     client = _client(settings, generation)
     store = ArticleStore(generation)
     try:
@@ -283,6 +291,7 @@ def _write_generation(
         batch = client.get_max_batch_size()
         for begin in range(0, len(removed_ids), batch):
             collection.delete(ids=removed_ids[begin : begin + batch])
+        crash_point("after-delete")
 
         embedder = embedder or Embedder(
             settings.embedding_model, batch_size=settings.embed_batch_size
@@ -310,6 +319,7 @@ def _write_generation(
                 metadatas=[_chunk_metadata(a, c) for a, c in part],
             )
             report("writing", begin + len(part), len(new_chunks))
+        crash_point("after-chroma")
         terms = iter(keyword_tokens([c.text for _a, c in new_chunks]))
         for article in to_embed:
             chunks = chunks_by_article[article.id]
@@ -326,7 +336,9 @@ def _write_generation(
             rows.update(zip(missing, found, strict=True))
             store.set_terms([(cid, rows[cid] or []) for cid in missing])
             store.commit()
+        crash_point("after-store")
         build_keyword_index(generation, list(rows), [terms or [] for terms in rows.values()])
+        crash_point("after-bm25")
         counts = (len(new_chunks), len(removed_ids), store.count_articles(), len(rows))
         if collection.count() != len(rows):
             raise IndexStoreError(
@@ -337,6 +349,7 @@ def _write_generation(
         store.close()
         client.close()
     fsync_tree(generation)
+    crash_point("after-fsync")
     return generation, counts
 
 
@@ -393,6 +406,12 @@ def _remove_stale(index_dir: Path, current: Path | None, settings: Settings) -> 
             keep.add(older[-1].name)
     for gen in gens:
         if gen.name not in keep:
+            why = (
+                "superseded"
+                if current is not None and gen.name < current.name
+                else "left half-written by an interrupted sync"
+            )
+            logger.info("deleting %s (%s)", gen.name, why)
             _drop_generation(gen, settings)
 
 
@@ -401,7 +420,10 @@ def _drop_generation(generation: Path, settings: Settings) -> None:
         try:
             with ArticleStore(generation, readonly=True) as store:
                 name = store.get_meta("collection")
-        except Exception:  # a half-written generation may have no store yet
+        except sqlite3.Error as exc:  # a half-written generation may have no store yet
+            logger.info(
+                "%s has no readable store (%s); deleting its collections by name", generation, exc
+            )
             name = None
         client = _client(settings, generation)
         try:
@@ -412,7 +434,16 @@ def _drop_generation(generation: Path, settings: Settings) -> None:
                     client.delete_collection(candidate)
         finally:
             client.close()
-    shutil.rmtree(generation, ignore_errors=True)
+    crash_point("cleanup")
+    try:
+        shutil.rmtree(generation)
+    except OSError as exc:  # the next sync tries again; the index in use is not affected
+        logger.warning(
+            "could not delete the old index generation %s (%s); the next sync tries again, "
+            "or delete the folder by hand",
+            generation,
+            exc,
+        )
 
 
 # -- reading ---------------------------------------------------------------------------------

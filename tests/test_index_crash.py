@@ -1,46 +1,100 @@
-"""kill -9 of `briefing index` at any moment never leaves a half-written index in use."""
+"""kill -9 of `briefing index` at any stage of a sync never leaves a half-written index in use.
+
+Each case runs a real `briefing index` process that kills itself with SIGKILL at one named stage
+(``BRIEFING_CRASH_AT``, see ``assistant.generations.crash_point``). Afterwards ``CURRENT`` must
+name a complete generation that answers (or none, when the very first build dies before its
+swap), the next sync must complete, and the SQLite store, Chroma and the BM25 index must hold
+the same chunks, none twice, as many per article as a sync that was never killed.
+
+The fixture index is built once and copied per case. Most cases delete an article, which gives
+every stage work (Chroma and store deletes, a new BM25 index, the swap, deleting the oldest
+generation) and needs no model in the killed process (about 2 s a case); one case changes an
+article, so that the process dies while Chroma holds new chunks the store lacks (about 10 s: it
+loads the model).
+"""
 
 from __future__ import annotations
 
 import os
-import random
+import shutil
 import signal
 import subprocess
 import sys
-import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from assistant import Settings, open_index, sync_index
-from assistant.index import current_generation
+from assistant import IndexMissingError, Settings, open_index, sync_index
+from assistant.api import Assistant
+from assistant.generations import CRASH_ENV, CRASH_POINTS, current_generation, list_generations
+from assistant.keyword import KeywordIndex
 
+from .conftest import FIXTURE_ARTICLES
 from .test_index import assert_consistent
 
 pytestmark = pytest.mark.slow
 
-WORDS = (
-    "council harbour minister budget tariff ferry union court election reactor drought "
-    "vaccine pipeline satellite orchestra museum glacier refinery airport senate"
-).split()
+REMOVED = "rate-decision.md"
+CHANGED = "tram-line.txt"
+FIRST_EDIT = "\nThe operator added two late-night trams on Fridays.\n"
+SECOND_EDIT = (
+    "\nA month after the opening, the operator counted 41,000 passengers on an average "
+    "weekday, well above the 30,000 the city council had forecast in 2019. Trams ran every "
+    "six minutes at peak hours and every twelve minutes in the evening, and the operator said "
+    "it would add a night service on Fridays and Saturdays from January. Residents of the "
+    "Riverside district told the local paper that the journey to the central station now took "
+    "them less than half as long as the bus had. Shop owners along the line reported more "
+    "customers, although some complained that the works had cost them a year of trade. The "
+    "council's transport committee said it would publish a full review of the line's costs, "
+    "including the 60 million euros over budget, before the end of March next year.\n"
+)
+QUESTION = "How many dockworkers stopped work at the Port of Calder Bay?"
+SWAPPED = ("after-swap", "cleanup")
+"""The points at which the killed sync has already made its generation the one in use."""
 
 
-def write_synthetic_articles(folder: Path, n: int) -> None:
-    rng = random.Random(7)
-    for i in range(n):
-        sentences = [
-            f"Report {i}.{j}: the {rng.choice(WORDS)} and the {rng.choice(WORDS)} met "
-            f"{rng.randint(2, 90)} officials on day {j}, a spokesperson for the "
-            f"{rng.choice(WORDS)} office said in a statement on {rng.choice(WORDS)} policy."
-            for j in range(22)
-        ]
-        (folder / f"synthetic-{i:03d}.txt").write_text(
-            f"Synthetic dispatch {i}\n" + " ".join(sentences) + "\n", encoding="utf-8"
-        )
+def chunk_counts(settings: Settings) -> Counter[str]:
+    """Chunks per article file in the index in use, once the store, Chroma and BM25 agree."""
+    with open_index(settings) as index:
+        locators = {a.id: a.locator for a in index.articles()}
+        store = [(c.id, c.article_id) for c in index.chunks()]
+        chroma = index.collection.get(include=["metadatas"])
+        bm25 = KeywordIndex(index.generation).ids
+    for where, ids in (
+        ("store", [cid for cid, _ in store]),
+        ("Chroma", chroma["ids"]),
+        ("BM25", bm25),
+    ):
+        assert len(ids) == len(set(ids)), f"a chunk is in the {where} twice"
+    assert set(chroma["ids"]) == {cid for cid, _ in store} == set(bm25), "orphan chunks"
+    per_article = Counter(aid for _, aid in store)
+    assert Counter(m["article_id"] for m in chroma["metadatas"]) == per_article
+    return Counter({locators[aid]: n for aid, n in per_article.items()})
 
 
-def start_sync(settings: Settings) -> subprocess.Popen:
-    return subprocess.Popen(
+def assert_answers(settings: Settings) -> None:
+    with Assistant.open(settings, build_if_missing=False) as assistant:
+        answer = assistant.ask(QUESTION)
+    assert not answer.refused and "1,400 dockworkers" in answer.quotes[0].text
+
+
+def edit(corpus: Path, text: str) -> None:
+    (corpus / CHANGED).write_text(
+        (FIXTURE_ARTICLES / CHANGED).read_text(encoding="utf-8") + text, encoding="utf-8"
+    )
+
+
+def copy_index(settings: Settings, target: Path) -> Settings:
+    shutil.copytree(settings.corpus, target / "corpus")
+    shutil.copytree(settings.index_dir, target / "index")
+    return Settings(corpus=target / "corpus", index_dir=target / "index")
+
+
+def run_killed(settings: Settings, crash_at: str) -> None:
+    """Run `briefing index` in a new process that must die by SIGKILL at ``crash_at``."""
+    done = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -52,63 +106,92 @@ def start_sync(settings: Settings) -> subprocess.Popen:
             "--index",
             str(settings.index_dir),
         ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        env={**os.environ, CRASH_ENV: crash_at},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == -signal.SIGKILL, (
+        f"`briefing index` was not killed at {crash_at}: exit {done.returncode}, {done.stderr}"
     )
 
 
-def generations(index_dir: Path) -> set[tuple[str, int]]:
-    """Generation folders with inode and ctime: a folder made again under the same name is new."""
-    found = set()
-    for p in index_dir.glob("gen-*"):
-        try:
-            info = p.stat()
-            found.add((p.name, info.st_ino, info.st_ctime_ns))
-        except FileNotFoundError:  # removed while we looked
-            pass
-    return found
+@dataclass(frozen=True)
+class Built:
+    settings: Settings
+    """The fixture articles, synced twice: gen-000001 (old), gen-000002 (CURRENT)."""
+    first: Counter[str]
+    """Chunks per article file of a first build."""
+    before: Counter[str]
+    """... in gen-000002 (the first build, then FIRST_EDIT)."""
+    updated: Counter[str]
+    """... once SECOND_EDIT is synced by a run that was never killed."""
+
+    @property
+    def removed(self) -> Counter[str]:
+        """... once REMOVED is deleted from the corpus and synced."""
+        return Counter({k: n for k, n in self.before.items() if k != REMOVED})
 
 
-def wait_for_new_generation(index_dir: Path, known: set, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if generations(index_dir) - known:
-            return
-        if proc.poll() is not None:
-            pytest.fail(f"sync ended before writing: {proc.stderr.read().decode()}")
-        time.sleep(0.05)
-    pytest.fail("no new generation appeared within 120 s")
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    root = tmp_path_factory.mktemp("built")
+    settings = Settings(corpus=root / "corpus", index_dir=root / "index")
+    shutil.copytree(FIXTURE_ARTICLES, settings.corpus)
+    sync_index(settings)
+    first = chunk_counts(settings)
+    edit(settings.corpus, FIRST_EDIT)
+    sync_index(settings)  # so that the next sync has an old generation to delete
+    reference = copy_index(settings, root / "reference")
+    edit(reference.corpus, SECOND_EDIT)
+    sync_index(reference)
+    built = Built(settings, first, chunk_counts(settings), chunk_counts(reference))
+    assert built.updated[CHANGED] > built.before[CHANGED], "SECOND_EDIT should add a chunk"
+    return built
 
 
-def test_kill_9_at_any_moment_keeps_the_previous_index(settings: Settings, corpus_dir: Path):
-    first = sync_index(settings)
-    write_synthetic_articles(corpus_dir, 60)
-    gen_in_use = current_generation(settings.index_dir)
+def kill_then_sync(
+    settings: Settings, point: str, before: Counter[str], after: Counter[str]
+) -> None:
+    """Kill a sync of the changed corpus at ``point``; check the index then and after a new sync."""
+    run_killed(settings, point)
+    swapped = point in SWAPPED
+    in_use = current_generation(settings.index_dir)
+    assert in_use is not None and in_use.name == ("gen-000003" if swapped else "gen-000002")
+    assert chunk_counts(settings) == (after if swapped else before)
+    assert_consistent(settings)
+    assert_answers(settings)
 
-    # kill while copying/loading the model, then at later points of embedding and writing
-    kills = 0
-    for delay in (0.0, 4.0, 9.0, 14.0):
-        known = generations(settings.index_dir)
-        proc = start_sync(settings)
-        wait_for_new_generation(settings.index_dir, known, proc)
-        time.sleep(delay)
-        if proc.poll() is not None:
-            break  # it finished before we could kill it: the last check below covers it
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        kills += 1
-        assert current_generation(settings.index_dir) == gen_in_use
-        with open_index(settings) as index:  # the previous index keeps answering
-            assert index.count_chunks() == first.total_chunks
-            assert index.keywords.search("dockworkers strike", 3)
-        assert_consistent(settings)
+    report = sync_index(settings)  # drops what the killed run left, starts from CURRENT
+    changed = report.added + report.updated + report.removed
+    assert (changed, report.generation) == (0 if swapped else 1, "gen-000003")
+    assert chunk_counts(settings) == after
+    assert_consistent(settings)
+    assert [g.name for g in list_generations(settings.index_dir)] == ["gen-000002", "gen-000003"]
+    assert not (settings.index_dir / ".CURRENT.tmp").exists()
 
-    assert kills >= 3, "the sync was too quick to be killed while writing"
+
+@pytest.mark.parametrize("point", list(CRASH_POINTS))
+def test_kill_9_at_each_stage_of_a_sync(built: Built, tmp_path: Path, point: str):
+    settings = copy_index(built.settings, tmp_path)
+    (settings.corpus / REMOVED).unlink()
+    kill_then_sync(settings, point, built.before, built.removed)
+
+
+def test_kill_9_when_chroma_holds_chunks_the_store_lacks(built: Built, tmp_path: Path):
+    settings = copy_index(built.settings, tmp_path)
+    edit(settings.corpus, SECOND_EDIT)
+    kill_then_sync(settings, "after-chroma", built.before, built.updated)
+
+
+def test_kill_9_during_the_first_build_leaves_no_index(built: Built, settings: Settings):
+    run_killed(settings, "after-copy")
+    assert current_generation(settings.index_dir) is None
+    with pytest.raises(IndexMissingError):
+        open_index(settings)
+
     report = sync_index(settings)
-    assert report.added == 60 or current_generation(settings.index_dir) != gen_in_use
-    locators = assert_consistent(settings)  # no duplicate, no orphan chunks
-    assert sum(1 for loc in locators if loc.startswith("synthetic-")) == 60
-    with open_index(settings) as index:
-        assert index.count_articles() == 66
-    assert not list(settings.index_dir.glob(".staging*"))
-    assert len(list(settings.index_dir.glob("gen-*"))) <= 2
+    assert (report.added, report.generation) == (6, "gen-000001")
+    assert chunk_counts(settings) == built.first
+    assert_consistent(settings)
+    assert [g.name for g in list_generations(settings.index_dir)] == ["gen-000001"]
