@@ -8,6 +8,7 @@ from .chat import ChatSession
 from .config import Settings
 from .corpus import load_corpus
 from .errors import (
+    AssistantClosedError,
     BriefingError,
     ConfigError,
     CorpusError,
@@ -39,6 +40,7 @@ __all__ = [
     "Filters",
     "Passage",
     "Quote",
+    "AssistantClosedError",
     "BriefingError",
     "Chunk",
     "ConfigError",

@@ -9,12 +9,13 @@ condense (history) -> plan (outlets, dates) -> embed -> retrieve -> quote -> ver
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .answering import (
     RefusalPolicy,
@@ -28,6 +29,7 @@ from .answering import (
 from .chat import ChatSession, condense
 from .config import Settings
 from .embedding import Embedder
+from .errors import AssistantClosedError, BriefingError
 from .index import Index, Progress, current_generation, open_index, sync_index
 from .keyword import QUESTION_WORDS, keyword_tokens
 from .query import QueryPlan, plan_query
@@ -38,9 +40,41 @@ from .types import Answer, Passage
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _needs_open_index(method: _F) -> _F:
+    """Raise ``AssistantClosedError`` for a call on a closed Assistant.
+
+    Without it, a question after ``close()`` fails deep in Chroma (``'RustBindingsAPI' object
+    has no attribute 'bindings'``) or SQLite; a call under way when another thread closes the
+    Assistant gets the same error, from whatever failed first.
+    """
+
+    @functools.wraps(method)
+    def guarded(self: Assistant, *args: Any, **kwargs: Any) -> Any:
+        if self.index.closed:
+            raise AssistantClosedError()
+        try:
+            return method(self, *args, **kwargs)
+        except BriefingError:
+            raise
+        except Exception as exc:
+            if self.index.closed:
+                raise AssistantClosedError() from exc
+            raise
+
+    return cast(_F, guarded)
+
 
 class Assistant:
-    """Answers questions from one index with verified quotes. Build with ``Assistant.open``."""
+    """Answers questions from one index with verified quotes. Build with ``Assistant.open``.
+
+    One Assistant may answer from several threads at once (a web server's workers, LangChain's
+    ``ainvoke``): its index is safe to share (see ``index.Index``), a question keeps its own
+    state in local variables, and what it caches (article texts, the BM25 index) is the same
+    whichever thread fills it. After ``close()``, questions raise ``AssistantClosedError``.
+    """
 
     def __init__(
         self,
@@ -85,6 +119,7 @@ class Assistant:
         return cls(open_index(settings), embedder, **options)
 
     def close(self) -> None:
+        """Release the index; later questions raise ``AssistantClosedError``. Twice is fine."""
         self.index.close()
 
     def __enter__(self) -> Assistant:
@@ -97,6 +132,7 @@ class Assistant:
     def plan(self, question: str) -> QueryPlan:
         return plan_query(question, self.catalog.sources, self.reference_date)
 
+    @_needs_open_index
     def search(
         self,
         question: str,
@@ -131,6 +167,7 @@ class Assistant:
             passages = _newest_first(passages)
         return passages, dated
 
+    @_needs_open_index
     def ask(
         self,
         question: str,

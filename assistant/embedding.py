@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -121,7 +122,15 @@ def load_model(path: str) -> SentenceTransformer:
 
     transformers_logging.disable_progress_bar()  # its weight-loading bar would print to stderr
     logger.info("loading embedding model from %s", path)
-    return SentenceTransformer(path, device="cpu")
+    model = SentenceTransformer(path, device="cpu")
+    # the first encode sets the tokenizer's padding/truncation state; do it here, under
+    # _LOADING, so threads that share the model never race on it
+    model.encode(["warm up"], show_progress_bar=False)
+    return model
+
+
+_LOADING = threading.Lock()
+"""One thread loads the model; the others wait for it instead of loading their own copy."""
 
 
 class Embedder:
@@ -134,7 +143,8 @@ class Embedder:
 
     @property
     def model(self) -> SentenceTransformer:
-        return load_model(self.path)
+        with _LOADING:
+            return load_model(self.path)
 
     def embed(
         self,

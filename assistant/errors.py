@@ -3,6 +3,7 @@
     BriefingError
     ├── ConfigError          a setting has a value that cannot work
     ├── CorpusError          the corpus path itself cannot be read (not one bad article)
+    ├── AssistantClosedError the Assistant was used after ``close()``
     └── IndexStoreError      the index on disk or on the Chroma server cannot be used
         ├── IndexMissingError    no index has been built yet
         ├── IndexMismatchError   built with other settings: rebuild it
@@ -25,6 +26,15 @@ class ConfigError(BriefingError):
 
 class CorpusError(BriefingError):
     pass
+
+
+class AssistantClosedError(BriefingError):
+    """The Assistant (or the index under it) was used after ``close()``."""
+
+    def __init__(
+        self, message: str = "the assistant is closed; open it again with Assistant.open(...)"
+    ) -> None:
+        super().__init__(message)
 
 
 class IndexStoreError(BriefingError):

@@ -448,7 +448,16 @@ def _drop_generation(generation: Path, settings: Settings) -> None:
 
 # -- reading ---------------------------------------------------------------------------------
 class Index:
-    """A read-only handle on the current generation: articles, chunks, vectors, keywords."""
+    """A read-only handle on the current generation: articles, chunks, vectors, keywords.
+
+    One ``Index`` may be shared by any number of threads. The article store takes turns on
+    its one SQLite connection (see ``ArticleStore``). Chroma's clients are queried from several
+    threads at once, unguarded: its maintainers call the local clients thread safe
+    (chroma-core/chroma#1215, #1240), the server client's ``httpx.Client`` "can be shared
+    between threads", and ``tests/test_threads.py`` asks from 8 threads at once. The BM25 index
+    is numpy arrays that a search only reads; it is loaded once, under a lock. ``close()`` may
+    be called more than once; ``closed`` says whether it was.
+    """
 
     def __init__(self, settings: Settings, generation: Path) -> None:
         self.settings = settings
@@ -458,12 +467,20 @@ class Index:
         self._client = _client(settings, generation)
         self.collection = _collection(self._client, self.store.get_meta("collection"))
         self._keywords: KeywordIndex | None = None
+        self._lock = threading.Lock()  # the lazy BM25 load and close
+        self._closed = False
 
     @property
     def keywords(self) -> KeywordIndex:
         if self._keywords is None:
-            self._keywords = KeywordIndex(self.generation)
+            with self._lock:  # the first questions of several threads load it once
+                if self._keywords is None:
+                    self._keywords = KeywordIndex(self.generation)
         return self._keywords
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def article(self, article_id: str) -> Article | None:
         return self.store.article(article_id)
@@ -491,6 +508,11 @@ class Index:
         }
 
     def close(self) -> None:
+        """Release the store and the Chroma client; closing twice is fine."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
         self.store.close()
         self._client.close()
 

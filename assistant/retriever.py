@@ -33,7 +33,11 @@ def to_document(passage: Passage) -> Document:
 
 
 class BriefingRetriever(BaseRetriever):
-    """Hybrid (BM25 + dense) retrieval of the Briefing Assistant as a LangChain retriever."""
+    """Hybrid (BM25 + dense) retrieval of the Briefing Assistant as a LangChain retriever.
+
+    ``ainvoke`` is LangChain's default: ``search`` on the event loop's executor, a thread other
+    than the one that opened the Assistant, which may answer from any thread (see ``Assistant``).
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 

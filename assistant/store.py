@@ -3,12 +3,16 @@
 It holds every indexed article's text and metadata, each chunk's offsets and sentence spans,
 and the index's own facts (fingerprint, backend, collection name). Quotes are checked against
 the article text kept here, so the store is the source of truth for offsets.
+
+One ``ArticleStore`` may be shared by any number of threads (the web UI answers on Gradio's
+worker threads, LangChain's ``ainvoke`` on an executor's): see ``ArticleStore``.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,21 +42,52 @@ _ARTICLE_COLUMNS = (
 
 
 class ArticleStore:
-    """Articles and chunks of one generation. Open with ``ArticleStore(folder)``."""
+    """Articles and chunks of one generation. Open with ``ArticleStore(folder)``.
+
+    Thread-safe: one connection, opened with ``check_same_thread=False``, and a lock held
+    from each statement until its rows are fetched, so statements of different threads never
+    interleave on the connection. Methods that yield rows fetch them all under the lock first,
+    so a caller that stops half-way holds nothing open.
+
+    Why one locked connection rather than one per thread: every read here is a short indexed
+    lookup, or a scan done once when an index is opened, far cheaper than the embedding and
+    BM25 work of a question, so taking turns costs nothing measurable. Connections per thread
+    would be opened again on each thread Gradio or an executor happens to use, and ``close()``
+    could only close them all from one thread with ``check_same_thread=False`` and a lock
+    anyway, or leave files of an old generation open after it is closed.
+    """
 
     def __init__(self, folder: Path, *, readonly: bool = False) -> None:
         self.path = folder / STORE_FILE
+        self._lock = threading.Lock()
         if readonly:
-            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            self._db = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
+            )
         else:
-            self._db = sqlite3.connect(self.path)
+            self._db = sqlite3.connect(self.path, check_same_thread=False)
             self._db.executescript(_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
             if "terms" not in columns:  # stores written before keyword terms were kept
                 self._db.execute("ALTER TABLE chunks ADD COLUMN terms TEXT")
 
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Every row of a query, fetched while the connection is ours."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def _row(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._lock:
+            return self._db.execute(sql, params).fetchone()
+
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self._lock:
+            self._db.execute(sql, params)
+
     def close(self) -> None:
-        self._db.close()
+        """Close the connection (waiting for a statement under way); closing twice is fine."""
+        with self._lock:
+            self._db.close()
 
     def __enter__(self) -> ArticleStore:
         return self
@@ -61,32 +96,31 @@ class ArticleStore:
         self.close()
 
     def commit(self) -> None:
-        self._db.commit()
+        with self._lock:
+            self._db.commit()
 
     # -- facts about the index -------------------------------------------------------------
     def get_meta(self, key: str) -> Any:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._row("SELECT value FROM meta WHERE key = ?", (key,))
         return json.loads(row[0]) if row else None
 
     def set_meta(self, key: str, value: Any) -> None:
-        self._db.execute(
+        self._write(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value))
         )
 
     # -- articles --------------------------------------------------------------------------
     def manifest(self) -> dict[str, tuple[str, str]]:
         """article id -> (content hash, locator) for every stored article."""
-        rows = self._db.execute("SELECT id, content_hash, locator FROM articles")
+        rows = self._rows("SELECT id, content_hash, locator FROM articles")
         return {row[0]: (row[1], row[2]) for row in rows}
 
     def article(self, article_id: str) -> Article | None:
-        row = self._db.execute(
-            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)
-        ).fetchone()
+        row = self._row(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,))
         return Article(*row) if row else None
 
     def articles(self) -> Iterator[Article]:
-        rows = self._db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY locator")
+        rows = self._rows(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY locator")
         for row in rows:
             yield Article(*row)
 
@@ -95,99 +129,94 @@ class ArticleStore:
     ) -> None:
         """Store an article with its chunks and each chunk's keyword terms."""
         a = article
-        self._db.execute(
-            f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                a.id,
-                a.locator,
-                a.title,
-                a.text,
-                a.source,
-                a.published,
-                a.published_ts,
-                a.url,
-                a.author,
-                a.content_hash,
-            ),
+        row = (
+            a.id,
+            a.locator,
+            a.title,
+            a.text,
+            a.source,
+            a.published,
+            a.published_ts,
+            a.url,
+            a.author,
+            a.content_hash,
         )
-        self._db.executemany(
-            'INSERT INTO chunks (id, article_id, start, "end", sentences, n_tokens, terms) '
-            "VALUES (?,?,?,?,?,?,?)",
-            [
-                (
-                    c.id,
-                    c.article_id,
-                    c.start,
-                    c.end,
-                    json.dumps(c.sentences),
-                    c.n_tokens,
-                    " ".join(t),
-                )
-                for c, t in zip(chunks, terms, strict=True)
-            ],
-        )
+        chunk_rows = [
+            (c.id, c.article_id, c.start, c.end, json.dumps(c.sentences), c.n_tokens, " ".join(t))
+            for c, t in zip(chunks, terms, strict=True)
+        ]
+        with self._lock:
+            self._db.execute(
+                f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", row
+            )
+            self._db.executemany(
+                'INSERT INTO chunks (id, article_id, start, "end", sentences, n_tokens, terms) '
+                "VALUES (?,?,?,?,?,?,?)",
+                chunk_rows,
+            )
 
     def delete_article(self, article_id: str) -> list[str]:
         """Remove an article and its chunks; return the removed chunk ids."""
-        ids = [
-            r[0]
-            for r in self._db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))
-        ]
-        self._db.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
-        self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        with self._lock:
+            found = self._db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))
+            ids = [r[0] for r in found.fetchall()]
+            self._db.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
+            self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         return ids
 
     # -- chunks ----------------------------------------------------------------------------
     def count_chunks(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+        return int(self._row("SELECT COUNT(*) FROM chunks")[0])
 
     def count_articles(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+        return int(self._row("SELECT COUNT(*) FROM articles")[0])
 
     def chunks(self) -> Iterator[Chunk]:
         """Every chunk with its text, in a stable order (article locator, then offset)."""
-        rows = self._db.execute(
-            'SELECT c.id, c.article_id, c.start, c."end", c.sentences, c.n_tokens, a.text '
-            "FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY a.locator, c.start"
-        )
-        for cid, aid, start, end, sentences, n_tokens, text in rows:
+        with self._lock:  # both reads under one hold: the texts match the chunks
+            rows = self._db.execute(
+                'SELECT c.id, c.article_id, c.start, c."end", c.sentences, c.n_tokens '
+                "FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY a.locator, c.start"
+            ).fetchall()
+            texts = dict(self._db.execute("SELECT id, text FROM articles").fetchall())
+        for cid, aid, start, end, sentences, n_tokens in rows:
             yield Chunk(
                 id=cid,
                 article_id=aid,
                 start=start,
                 end=end,
-                text=text[start:end],
+                text=texts[aid][start:end],
                 sentences=tuple(tuple(s) for s in json.loads(sentences)),
                 n_tokens=n_tokens,
             )
 
     def chunk_spans(self) -> Iterator[tuple[str, str, int, int, tuple[tuple[int, int], ...]]]:
         """(chunk id, article id, start, end, sentence spans) of every chunk, without text."""
-        rows = self._db.execute('SELECT id, article_id, start, "end", sentences FROM chunks')
+        rows = self._rows('SELECT id, article_id, start, "end", sentences FROM chunks')
         for cid, aid, start, end, sentences in rows:
             yield cid, aid, start, end, tuple(tuple(s) for s in json.loads(sentences))
 
     def article_headers(self) -> Iterator[Article]:
         """Every article's metadata with an empty ``text`` (cheap: no article bodies read)."""
         columns = _ARTICLE_COLUMNS.replace("text", "'' AS text")
-        for row in self._db.execute(f"SELECT {columns} FROM articles"):
+        for row in self._rows(f"SELECT {columns} FROM articles"):
             yield Article(*row)
 
     def chunk_terms(self) -> Iterator[tuple[str, list[str] | None]]:
         """(chunk id, keyword terms or None if not stored) of every chunk, in id order."""
-        for cid, terms in self._db.execute("SELECT id, terms FROM chunks ORDER BY id"):
+        for cid, terms in self._rows("SELECT id, terms FROM chunks ORDER BY id"):
             yield cid, terms.split() if terms is not None else None
 
     def chunk_text(self, chunk_id: str) -> str:
-        row = self._db.execute(
+        row = self._row(
             'SELECT substr(a.text, c.start + 1, c."end" - c.start) FROM chunks c '
             "JOIN articles a ON a.id = c.article_id WHERE c.id = ?",
             (chunk_id,),
-        ).fetchone()
+        )
         return row[0] if row else ""
 
     def set_terms(self, terms: Sequence[tuple[str, Sequence[str]]]) -> None:
         """Keep (chunk id, keyword terms) pairs, e.g. for chunks stored before terms were kept."""
-        self._db.executemany(
-            "UPDATE chunks SET terms = ? WHERE id = ?", [(" ".join(t), cid) for cid, t in terms]
-        )
+        rows = [(" ".join(t), cid) for cid, t in terms]
+        with self._lock:
+            self._db.executemany("UPDATE chunks SET terms = ? WHERE id = ?", rows)

@@ -189,6 +189,8 @@ def serve(settings: Settings, *, progress: Callable[[str, int, int], None] | Non
     login = _login(settings.auth)
     with Assistant.open(settings, progress=progress) as assistant:
         demo = build_app(assistant, settings)
+        # the index is safe to share between threads: answer up to four questions at once
+        demo.queue(default_concurrency_limit=4)
         demo.launch(
             server_name=settings.host,
             server_port=settings.port,

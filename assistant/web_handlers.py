@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import gradio as gr
 
@@ -45,7 +45,6 @@ from .web_render import (
 logger = logging.getLogger(__name__)
 
 _DAY = 86_400
-T = TypeVar("T")
 ProgressFn = Callable[..., Any]
 _TRACKED = gr.Progress()
 """Gradio passes its progress bar to a handler parameter whose default is a ``gr.Progress``."""
@@ -83,44 +82,89 @@ def _index_line(report: IndexReport, verb: str = "Indexed") -> str:
 class WebHandlers:
     """The UI's event handlers over the current Assistant (replaced after a sync).
 
-    Gradio calls handlers on worker threads, but the index's SQLite connection may only be
-    used on the thread that opened it. So the handlers keep their own Assistant (same model
-    and options as the one passed in, which stays the caller's to close), open it on one
-    dedicated thread, and run everything that reads the index there, one call at a time. A
-    sync runs on the caller's thread: answers keep coming from the old generation meanwhile.
+    Gradio calls the handlers on its worker threads, several at once; they all use the current
+    Assistant directly (its index may be shared between threads). After a sync, the handlers
+    swap in an Assistant on the new generation: a call that started on the old one finishes on
+    it, and the old one is closed when the last such call ends (``_using``). The handlers own
+    the Assistants they open: the one passed in (whose model and options they share) stays the
+    caller's to close. A sync runs on the thread of the handler that asked for it; answers keep
+    coming from the old generation meanwhile.
     """
 
     def __init__(self, assistant: Assistant, settings: Settings) -> None:
         self.settings = settings
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="briefing-index")
         self._syncing = threading.Lock()
-        self.assistant: Assistant = self._run(_assistant_like, assistant, settings)
+        self._lock = threading.Lock()  # guards the four fields below
+        self._current = _assistant_like(assistant, settings)
+        self._calls: dict[Assistant, int] = {}  # calls under way, per Assistant that has any
+        self._retired: set[Assistant] = set()  # swapped out (or closed): close once unused
+        self._closed = False
 
-    def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn`` on the thread that owns the current Assistant."""
-        return self._worker.submit(fn, *args, **kwargs).result()
+    @property
+    def assistant(self) -> Assistant:
+        """The current Assistant (a sync may replace it at any time; see ``_using``)."""
+        return self._current
+
+    @contextmanager
+    def _using(self) -> Iterator[Assistant]:
+        """The current Assistant, kept open until the block ends even if a sync swaps it."""
+        with self._lock:
+            assistant = self._current
+            self._calls[assistant] = self._calls.get(assistant, 0) + 1
+        try:
+            yield assistant
+        finally:
+            with self._lock:
+                self._calls[assistant] -= 1
+                last = self._calls[assistant] == 0
+                if last:
+                    del self._calls[assistant]
+                close = last and assistant in self._retired
+                if close:
+                    self._retired.discard(assistant)
+            if close:
+                assistant.close()
+
+    def _retire(self, assistant: Assistant) -> None:
+        """Close ``assistant`` now if no call uses it, else when the last one ends."""
+        with self._lock:
+            close = assistant not in self._calls
+            if not close:
+                self._retired.add(assistant)
+        if close:
+            assistant.close()
 
     def close(self) -> None:
-        self._run(self.assistant.close)
-        self._worker.shutdown()
+        """Close the handlers' Assistant, once the calls under way on it have finished."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._retire(self._current)
 
     # the index as the page shows it
     def status(self) -> str:
-        return render_status(self._run(lambda: self.assistant.index.status()))
+        with self._using() as assistant:
+            return render_status(assistant.index.status())
 
     def sources(self) -> list[str]:
-        return self._run(lambda: list(self.assistant.catalog.sources))
+        with self._using() as assistant:
+            return list(assistant.catalog.sources)
 
     def articles(self) -> list[Article]:
         """Every article in the index, without its text."""
-        return self._run(lambda: list(self.assistant.catalog.articles.values()))
+        with self._using() as assistant:
+            return list(assistant.catalog.articles.values())
 
     def index_view(self) -> tuple[str, Any, str, Any]:
         """(status line, Sources filter choices, corpus list, corpus dropdown) from the index."""
-        articles = self.articles()
+        with self._using() as assistant:  # all four from the same generation
+            status = render_status(assistant.index.status())
+            sources = list(assistant.catalog.sources)
+            articles = list(assistant.catalog.articles.values())
         return (
-            self.status(),
-            gr.update(choices=self.sources()),
+            status,
+            gr.update(choices=sources),
             render_corpus(articles),
             gr.update(choices=article_choices(articles), value=None),
         )
@@ -130,7 +174,7 @@ class WebHandlers:
         if self._syncing.acquire(blocking=False):
             try:
                 current = current_generation(self.settings.index_dir)
-                if current is not None and current != self.assistant.index.generation:
+                if current is not None and current != self._current.index.generation:
                     self._reopen()
             except Exception:  # keep serving the generation already open
                 logger.exception("reopening the index on page load failed")
@@ -176,9 +220,8 @@ class WebHandlers:
         yield [*chat, {"role": "assistant", "content": render_pending()}], history, "", ""
         try:
             filters = self.filters(sources, since, until)
-            answer = self._run(
-                lambda: self.assistant.ask(question, history=history, filters=filters)
-            )
+            with self._using() as assistant:
+                answer = assistant.ask(question, history=history, filters=filters)
         except (BriefingError, ValueError) as exc:
             chat.append({"role": "assistant", "content": render_error(str(exc))})
             yield chat, history, question, render_error(str(exc))
@@ -228,7 +271,8 @@ class WebHandlers:
         quote = next((q for q in answer.quotes if str(q.n) == n), None)
         if quote is None:
             return render_error(f"Citation [{n}] is not in that answer.")
-        article = self._run(lambda: self.assistant.index.article(quote.article_id))
+        with self._using() as assistant:
+            article = assistant.index.article(quote.article_id)
         if article is None:
             return render_error("That article is no longer in the index; ask the question again.")
         if article.text[quote.start : quote.end] != quote.text:
@@ -240,7 +284,8 @@ class WebHandlers:
         """The whole article (source panel), or a notice if it is not in the index."""
         if not article_id:
             return SOURCE_HINT
-        article = self._run(lambda: self.assistant.index.article(article_id))
+        with self._using() as assistant:
+            article = assistant.index.article(article_id)
         if article is None:
             return render_error("That article is no longer in the index.")
         return render_article(article)
@@ -256,7 +301,8 @@ class WebHandlers:
         """(the indexed article, its file) or (article or None, why it cannot be deleted)."""
         if not article_id:
             return None, "Choose an article in the list first."
-        article = self._run(lambda: self.assistant.catalog.articles.get(article_id))
+        with self._using() as assistant:
+            article = assistant.catalog.articles.get(article_id)
         if article is None:
             return None, "That article is not in the index."
         try:
@@ -298,9 +344,8 @@ class WebHandlers:
 
     def _known_texts(self) -> dict[str, str]:
         """``text_key`` of every indexed article -> its file (for refusing duplicate uploads)."""
-        return self._run(
-            lambda: {text_key(a.text): a.locator for a in self.assistant.index.articles()}
-        )
+        with self._using() as assistant:
+            return {text_key(a.text): a.locator for a in assistant.index.articles()}
 
     def upload(self, files: Sequence[Any] | None, progress: ProgressFn = _TRACKED) -> tuple:
         """Check and store uploaded files, index them, reopen.
@@ -362,7 +407,7 @@ class WebHandlers:
             report = sync_index(
                 self.settings,
                 rebuild=rebuild,
-                embedder=self.assistant.embedder,
+                embedder=self._current.embedder,
                 progress=lambda stage, done, total: progress((done, max(total, 1)), desc=stage),
             )
             self._reopen()
@@ -376,11 +421,15 @@ class WebHandlers:
             self._syncing.release()
 
     def _reopen(self) -> None:
-        """Swap in an Assistant on the new generation (same model and options), close the old."""
+        """Swap in an Assistant on the new generation (same model and options).
 
-        def swap() -> None:
-            old = self.assistant
-            self.assistant = _assistant_like(old, self.settings)
-            old.close()
-
-        self._run(swap)
+        Calls under way finish on the old one, which closes when the last of them ends. Runs
+        only while ``_syncing`` is held, so two swaps never race.
+        """
+        new = _assistant_like(self._current, self.settings)
+        with self._lock:
+            old, self._current = self._current, new
+            closed = self._closed
+        self._retire(old)
+        if closed:  # the handlers were closed during the sync: so is what it opened
+            self._retire(new)
