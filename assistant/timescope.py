@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 # --- Time expressions in a question -------------------------------------------------------------
 #
@@ -35,17 +34,6 @@ class TimeScope:
     """The question asks for the latest / most recent / newest."""
     days: tuple[str, ...] = ()
     matched: tuple[str, ...] = ()
-
-    def as_filter(self) -> dict[str, Any] | None:
-        """A Chroma ``where`` on the integer metadata key ``published_ts``; None when unbounded."""
-        conditions: list[dict[str, Any]] = []
-        if self.start_ts is not None:
-            conditions.append({"published_ts": {"$gte": self.start_ts}})
-        if self.end_ts is not None:
-            conditions.append({"published_ts": {"$lt": self.end_ts}})
-        if not conditions:
-            return None
-        return conditions[0] if len(conditions) == 1 else {"$and": conditions}
 
 
 def read_time_scope(question: str, reference: date | datetime | None = None) -> TimeScope:

@@ -90,10 +90,6 @@ class IndexReport:
     generation: str = ""
     problems: tuple[Problem, ...] = field(default_factory=tuple)
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
-
     def summary(self) -> str:
         return (
             f"{self.added} added, {self.updated} updated, {self.removed} removed, "

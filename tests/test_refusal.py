@@ -107,7 +107,11 @@ def test_questions_the_articles_answer_are_answered(
         ("one_article", "Did Olaf Scholz accept European peacekeepers in Ukraine?", "Olaf Scholz"),
         ("demo", "What did Governor Elna Vastrup say about water rationing?", "Elna Vastrup"),
         ("demo", "How many jobs are at risk at the Westhaven terminal?", "Westhaven"),
-        ("multihop", "What did Vashti Quillfeather say about OpenAI's board?", "Vashti Quillfeather"),
+        (
+            "multihop",
+            "What did Vashti Quillfeather say about OpenAI's board?",
+            "Vashti Quillfeather",
+        ),
     ],
 )
 def test_a_name_no_article_mentions_is_refused_by_name(

@@ -222,7 +222,6 @@ def test_recency_is_a_flag_not_a_range(question: str) -> None:
     scope = read_time_scope(question, REF)
     assert scope.recency is True
     assert (scope.start_ts, scope.end_ts, scope.days) == (None, None, ())
-    assert scope.as_filter() is None
     assert len(scope.matched) == 1 and scope.matched[0] in question
 
 
@@ -292,7 +291,6 @@ def test_other_than_a_day_cannot_be_one_range() -> None:
     )
     assert (scope.start_ts, scope.end_ts) == (None, None)
     assert scope.days == ("2023-12-01",)
-    assert scope.as_filter() is None
 
 
 def test_an_event_year_only_widens_the_range_it_never_narrows_it() -> None:
@@ -328,7 +326,6 @@ def test_benchmark_question_published_after() -> None:
     )
     assert scope.start_ts == ts(2023, 9, 29)
     assert scope.end_ts is None
-    assert scope.as_filter() == {"published_ts": {"$gte": ts(2023, 9, 29)}}
 
 
 @pytest.mark.parametrize(
@@ -404,26 +401,6 @@ def test_benchmark_phrasings(
     scope = read_time_scope(question, REF)
     assert scope.days == days
     assert (scope.start_ts, scope.end_ts) == expected
-
-
-# --- as_filter --------------------------------------------------------------------------------
-
-
-def test_as_filter() -> None:
-    both = TimeScope(start_ts=100, end_ts=200)
-    assert both.as_filter() == {
-        "$and": [{"published_ts": {"$gte": 100}}, {"published_ts": {"$lt": 200}}]
-    }
-    assert TimeScope(start_ts=100).as_filter() == {"published_ts": {"$gte": 100}}
-    assert TimeScope(end_ts=200).as_filter() == {"published_ts": {"$lt": 200}}
-    assert TimeScope(recency=True, matched=("latest",)).as_filter() is None
-    in_november = read_time_scope("in November 2023", REF).as_filter()
-    assert in_november == {
-        "$and": [
-            {"published_ts": {"$gte": ts(2023, 11, 1)}},
-            {"published_ts": {"$lt": ts(2023, 12, 1)}},
-        ]
-    }
 
 
 # --- the development questions of the benchmark ----------------------------------------------
