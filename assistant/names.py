@@ -8,7 +8,8 @@ corpus to mention it; refusal then says which names the articles never mention.
 Names are runs of capitalised words ("Vladimir Putin", "Tampa Bay Buccaneers", "GPT-4") and
 numbers of two or more digits. Not names: question words and other words that are capitalised
 only because they start the question, honorifics and titles ("President", "Mr"), months and
-days, and the spans the caller already reads (outlets, dates).
+days, and the spans the caller already reads (the corpus's own outlets, dates). An outlet no
+article comes from stays a name: "coverage of X" may be about X as well as by X.
 """
 
 from __future__ import annotations
