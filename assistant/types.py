@@ -6,6 +6,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def plural(count: int, word: str) -> str:
+    """``1 article``, ``2 articles``, ``6,813 chunks``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class Article:
     """One news article as read from the corpus.
@@ -95,7 +100,8 @@ class IndexReport:
             f"{self.added} added, {self.updated} updated, {self.removed} removed, "
             f"{self.skipped} skipped, {self.unchanged} unchanged articles; "
             f"+{self.chunks_added}/-{self.chunks_removed} chunks "
-            f"({self.total_articles} articles, {self.total_chunks} chunks in index); "
+            f"({plural(self.total_articles, 'article')}, {plural(self.total_chunks, 'chunk')} "
+            "in index); "
             f"{self.seconds:.1f} s"
         )
 

@@ -24,14 +24,13 @@ from .errors import BriefingError
 from .generations import current_generation
 from .index import open_index, sync_index
 from .retrieval import Filters
-from .types import Answer, Article, IndexReport
+from .types import Answer, Article, IndexReport, plural
 from .uploads import article_file, store_checked, text_key
 from .web_render import (
     SOURCE_HINT,
     _text,
     article_choices,
     article_id_of,
-    plural,
     render_answer,
     render_article,
     render_corpus,

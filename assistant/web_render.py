@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .corpus import JSON_SUFFIXES, JSONL_SUFFIXES
-from .types import Answer, Article, ArticleRef, Quote
+from .types import Answer, Article, ArticleRef, Quote, plural
 
 MARK_ID = "briefing-quote"
 """The id of the highlighted span in the source panel (scrolled into view after it opens)."""
@@ -36,11 +36,6 @@ def _text(value: object) -> str:
     ``[x](javascript:..)`` become a link there. One pass, so no entity is escaped twice.
     """
     return str(value).translate(_ENTITIES)
-
-
-def plural(count: int, word: str) -> str:
-    """``1 article``, ``2 articles``."""
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def safe_url(url: str | None) -> str | None:
