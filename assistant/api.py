@@ -26,13 +26,13 @@ from .answering import (
     no_match_reason,
     refusal_reason,
 )
-from .chat import ChatSession, condense
+from .chat import ChatSession
 from .config import Settings
 from .embedding import Embedder
 from .errors import AssistantClosedError, BriefingError
 from .index import Index, Progress, current_generation, open_index, sync_index
 from .keyword import QUESTION_WORDS, keyword_tokens
-from .query import QueryPlan, plan_query
+from .query import QueryPlan, condense, plan_query
 from .quotes import QuoteConfig, score_sentences, select_quotes, verify
 from .retrieval import Catalog, Filters, RetrievalConfig, retrieve
 from .types import Answer, Passage

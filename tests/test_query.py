@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from assistant.chat import condense, is_follow_up
-from assistant.query import plan_query, source_aliases
+from assistant.query import condense, is_follow_up, plan_query, source_aliases
 
 SOURCES = [
     "The Verge",
