@@ -67,7 +67,7 @@ class QuoteConfig:
     """Bonus for reported speech that names its speaker: readers want who said it."""
     answer_type_weight: float = 0.2
     """Bonus for a number when the question asks "how many", a date when it asks "when"."""
-    min_coverage: float = 0.2
+    min_supporting_coverage: float = 0.2
     """Least share of the question's weighted terms a supporting sentence must hold."""
 
 
@@ -180,7 +180,7 @@ def select_quotes(
         return (
             candidate not in chosen
             and per_article.get(candidate.passage.article_id, 0) < cap
-            and candidate.coverage >= config.min_coverage
+            and candidate.coverage >= config.min_supporting_coverage
         )
 
     if scored:

@@ -60,7 +60,7 @@ def test_quotes_are_verbatim_best_first_and_spread_over_articles():
     texts = {"a": TEXT, "b": other}
     passages = [passage("a", TEXT, 1, "Daily"), passage("b", other, 2, "Herald")]
     idf = lambda terms: {t: 1.0 for t in terms}  # noqa: E731
-    config = QuoteConfig(max_quotes=3, per_article=2, min_coverage=0.1)
+    config = QuoteConfig(max_quotes=3, per_article=2, min_supporting_coverage=0.1)
     scored = score_sentences(
         "When will the tram line open?", passages, texts.__getitem__, idf, config
     )
