@@ -18,13 +18,13 @@ from .errors import (
     IndexStoreError,
 )
 from .index import Index, open_index, sync_index
-from .retrieval import Filters
 from .types import (
     Answer,
     Article,
     ArticleRef,
     Chunk,
     CorpusLoad,
+    Filters,
     IndexReport,
     Passage,
     Problem,

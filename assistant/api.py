@@ -31,11 +31,11 @@ from .config import Settings
 from .embedding import Embedder
 from .errors import AssistantClosedError, BriefingError
 from .index import Index, Progress, current_generation, open_index, sync_index
-from .keyword import QUESTION_WORDS, keyword_tokens
 from .query import QueryPlan, condense, plan_query
 from .quotes import QuoteConfig, score_sentences, select_quotes, verify
-from .retrieval import Catalog, Filters, RetrievalConfig, retrieve
-from .types import Answer, Passage
+from .retrieval import Catalog, RetrievalConfig, retrieve
+from .text import QUESTION_WORDS, keyword_tokens
+from .types import Answer, Filters, Passage
 
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever

@@ -13,7 +13,7 @@ from .types import Answer
 
 if TYPE_CHECKING:
     from .api import Assistant
-    from .retrieval import Filters
+    from .types import Filters
 
 
 @dataclass

@@ -95,7 +95,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from .api import Assistant
-    from .retrieval import Filters
+    from .types import Filters
 
     settings = _settings(args)
     filters = Filters(

@@ -47,8 +47,9 @@ from .generations import (
     point_current_at,
     sync_lock,
 )
-from .keyword import KEYWORD_VERSION, KeywordIndex, build_keyword_index, keyword_tokens
+from .keyword import KEYWORD_VERSION, KeywordIndex, build_keyword_index
 from .store import ArticleStore
+from .text import keyword_tokens
 from .types import Article, Chunk, IndexReport, Problem
 
 logger = logging.getLogger(__name__)

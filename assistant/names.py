@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .keyword import keyword_tokens
+from .text import keyword_tokens
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ def source_clauses(question: str, sources: Iterable[str]) -> dict[str, str]:
     A clause that names fewer than four content words ("reports from A and B") gives nothing:
     such a question is about one thing and the whole of it is the query for every source.
     """
-    from .keyword import QUESTION_WORDS, keyword_tokens
+    from .text import QUESTION_WORDS, keyword_tokens
 
     mentions = source_mentions(question, sources)
     clauses: dict[str, str] = {}
@@ -208,7 +208,7 @@ _OWN_TERMS = 4
 
 
 def is_follow_up(question: str) -> bool:
-    from .keyword import QUESTION_WORDS, keyword_tokens
+    from .text import QUESTION_WORDS, keyword_tokens
 
     own = sum(1 for t in keyword_tokens([question])[0] if t not in QUESTION_WORDS)
     if _OPENER.search(question):

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .keyword import QUESTION_WORDS, keyword_tokens
+from .text import QUESTION_WORDS, keyword_tokens
 from .types import Passage, Quote
 
 _SAID = (

@@ -20,37 +20,12 @@ from typing import Any
 import numpy as np
 
 from .index import Index
-from .keyword import QUESTION_WORDS, keyword_tokens
 from .query import QueryPlan
+from .text import QUESTION_WORDS, keyword_tokens
 from .timescope import TimeScope
-from .types import Article, Passage
+from .types import Article, Filters, Passage
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Filters a caller sets explicitly (the question's own dates and outlets come on top)."""
-
-    sources: tuple[str, ...] = ()
-    article_ids: tuple[str, ...] = ()
-    start_ts: int | None = None
-    """Inclusive, epoch seconds."""
-    end_ts: int | None = None
-    """Exclusive, epoch seconds."""
-
-    def within(self, start_ts: int | None, end_ts: int | None) -> Filters:
-        """These filters narrowed to a period (a side given as None stays as it is)."""
-        return replace(
-            self,
-            start_ts=_tighter(max, self.start_ts, start_ts),
-            end_ts=_tighter(min, self.end_ts, end_ts),
-        )
-
-    def is_empty(self) -> bool:
-        return not (
-            self.sources or self.article_ids or self.start_ts is not None or self.end_ts is not None
-        )
 
 
 @dataclass(frozen=True)
@@ -377,7 +352,3 @@ def rerank_by_sentence(
         for p, b in zip(passages, best, strict=True)
     ]
     return sorted(rescored, key=lambda p: (-p.score, p.chunk_id))
-
-
-def _tighter(pick, a: int | None, b: int | None) -> int | None:
-    return b if a is None else a if b is None else pick(a, b)

@@ -13,8 +13,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .retrieval import Filters
-from .types import Passage
+from .types import Filters, Passage
 
 
 def to_document(passage: Passage) -> Document:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -189,3 +189,32 @@ class Answer:
         if not passages:
             data.pop("passages")
         return data
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Filters a caller sets explicitly (the question's own dates and outlets come on top)."""
+
+    sources: tuple[str, ...] = ()
+    article_ids: tuple[str, ...] = ()
+    start_ts: int | None = None
+    """Inclusive, epoch seconds."""
+    end_ts: int | None = None
+    """Exclusive, epoch seconds."""
+
+    def within(self, start_ts: int | None, end_ts: int | None) -> Filters:
+        """These filters narrowed to a period (a side given as None stays as it is)."""
+        return replace(
+            self,
+            start_ts=_tighter(max, self.start_ts, start_ts),
+            end_ts=_tighter(min, self.end_ts, end_ts),
+        )
+
+    def is_empty(self) -> bool:
+        return not (
+            self.sources or self.article_ids or self.start_ts is not None or self.end_ts is not None
+        )
+
+
+def _tighter(pick, a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else pick(a, b)

@@ -23,8 +23,7 @@ from .dates import parse_date
 from .errors import BriefingError
 from .generations import current_generation
 from .index import open_index, sync_index
-from .retrieval import Filters
-from .types import Answer, Article, IndexReport, plural
+from .types import Answer, Article, Filters, IndexReport, plural
 from .uploads import article_file, store_checked, text_key
 from .web_render import (
     SOURCE_HINT,

@@ -12,7 +12,7 @@ import pytest
 from assistant.api import Assistant
 from assistant.cli import main
 from assistant.dates import parse_date
-from assistant.retrieval import Filters
+from assistant.types import Filters
 
 from .conftest import SEED_ARTICLE
 

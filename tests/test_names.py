@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.keyword import KeywordIndex, build_keyword_index, keyword_tokens
+from assistant.keyword import KeywordIndex, build_keyword_index
 from assistant.names import key_names
 from assistant.query import plan_query
+from assistant.text import keyword_tokens
 
 
 def texts(question: str, sources: tuple[str, ...] = ()) -> list[str]:
