@@ -274,6 +274,13 @@ def retrieve(
             [c for c, _ in dense_inside],
         )
     fused = fuse(lists, cfg.rrf_k)
+    logger.debug(
+        "retrieve %r: %d lists (%s), %d candidates fused",
+        plan.question,
+        len(lists),
+        ", ".join(f"{name} {len(ids)}" for name, (_w, ids) in lists.items()),
+        len(fused),
+    )
     days = set(scope.days)
     ranked = []
     for cid, entry in fused.items():
