@@ -28,7 +28,7 @@ from .answering import (
 )
 from .chat import ChatSession
 from .config import Settings
-from .embedding import Embedder
+from .embedding import Embedder, SentenceEmbedder
 from .errors import AssistantClosedError, BriefingError
 from .index import Index, Progress, current_generation, open_index, sync_index
 from .query import QueryPlan, condense, plan_query
@@ -113,7 +113,7 @@ class Assistant:
             k: Path(v) for k, v in (("corpus", corpus), ("index_dir", index_dir)) if v is not None
         }
         settings = (settings or Settings()).model_copy(update=paths)
-        embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+        embedder = SentenceEmbedder(settings.embedding_model, batch_size=settings.embed_batch_size)
         if build_if_missing and current_generation(settings.index_dir) is None:
             sync_index(settings, progress=progress, embedder=embedder)
         return cls(open_index(settings), embedder, **options)

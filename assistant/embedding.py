@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .config import BUNDLED_MODEL
 from .errors import ConfigError
@@ -133,7 +133,24 @@ _LOADING = threading.Lock()
 """One thread loads the model; the others wait for it instead of loading their own copy."""
 
 
-class Embedder:
+class Embedder(Protocol):
+    """What indexing and answering need of an embedding model: unit-length vectors.
+
+    ``SentenceEmbedder`` is the real one; tests of one stage may pass a small deterministic fake
+    (``tests/fakes.py``). The index's fingerprint names the model of ``Settings``, so vectors
+    from another embedder are only for tests of that stage.
+    """
+
+    def embed(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> list[list[float]]:
+        """Unit-length embeddings in input order; ``progress(n_done)`` as groups finish."""
+        ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+class SentenceEmbedder:
     """Embeds texts with a sentence-transformers model; the model loads on first use."""
 
     def __init__(self, model_name: str, *, batch_size: int = 32) -> None:

@@ -30,7 +30,14 @@ from typing import Any
 from .chunking import chunk_article
 from .config import Settings
 from .corpus import load_corpus
-from .embedding import Embedder, load_tokenizer, max_seq_length, model_identity, resolve_model_path
+from .embedding import (
+    Embedder,
+    SentenceEmbedder,
+    load_tokenizer,
+    max_seq_length,
+    model_identity,
+    resolve_model_path,
+)
 from .errors import (
     ConfigError,
     CorpusError,
@@ -294,7 +301,7 @@ def _write_generation(
             collection.delete(ids=removed_ids[begin : begin + batch])
         crash_point("after-delete")
 
-        embedder = embedder or Embedder(
+        embedder = embedder or SentenceEmbedder(
             settings.embedding_model, batch_size=settings.embed_batch_size
         )
         done = 0

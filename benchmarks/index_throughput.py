@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from assistant import Settings, open_index, sync_index
-from assistant.embedding import Embedder
+from assistant.embedding import SentenceEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "multihop-rag" / "corpus.json.gz"
@@ -46,7 +46,7 @@ def main() -> None:
     corpus.write_bytes(gzip.compress(json.dumps(records).encode()))
     settings = Settings(corpus=corpus, index_dir=work / "index")
 
-    embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+    embedder = SentenceEmbedder(settings.embedding_model, batch_size=settings.embed_batch_size)
     started = time.perf_counter()
     _ = embedder.model  # load once, outside both timings
     print(f"model load: {time.perf_counter() - started:.1f} s", flush=True)
