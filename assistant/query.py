@@ -14,6 +14,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from .names import KeyName, key_names
+from .text import QUESTION_WORDS, keyword_tokens
 from .timescope import TimeScope, read_time_scope
 
 
@@ -128,8 +129,6 @@ def source_clauses(question: str, sources: Iterable[str]) -> dict[str, str]:
     A clause that names fewer than four content words ("reports from A and B") gives nothing:
     such a question is about one thing and the whole of it is the query for every source.
     """
-    from .text import QUESTION_WORDS, keyword_tokens
-
     mentions = source_mentions(question, sources)
     clauses: dict[str, str] = {}
     for i, ((_start, end), named) in enumerate(mentions):
@@ -208,8 +207,6 @@ _OWN_TERMS = 4
 
 
 def is_follow_up(question: str) -> bool:
-    from .text import QUESTION_WORDS, keyword_tokens
-
     own = sum(1 for t in keyword_tokens([question])[0] if t not in QUESTION_WORDS)
     if _OPENER.search(question):
         return True

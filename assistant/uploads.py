@@ -56,6 +56,8 @@ class Stored:
     original: str
     name: str | None = None
     reason: str | None = None
+    text_keys: tuple[str, ...] = ()
+    """``text_key`` of each article the saved file holds."""
 
 
 def _upload_reason(reason: str) -> str:
@@ -110,7 +112,8 @@ def store_upload(
     if not loaded.articles:
         reasons = "; ".join(_upload_reason(p.reason) for p in loaded.problems)
         return Stored(shown, reason=reasons or "the file has no article text")
-    twins = [known[k] for k in (text_key(a.text) for a in loaded.articles) if k in (known or {})]
+    keys = tuple(text_key(a.text) for a in loaded.articles)
+    twins = [known[k] for k in keys if k in (known or {})]
     if len(twins) == len(loaded.articles):
         where = ", ".join(dict.fromkeys(twins))
         return Stored(shown, reason=f"the same text is already in the corpus ({where})")
@@ -126,7 +129,7 @@ def store_upload(
                 shutil.copyfileobj(src, dst)
         except FileExistsError:
             continue
-        return Stored(shown, name=candidate.name)
+        return Stored(shown, name=candidate.name, text_keys=keys)
     return Stored(shown, reason="too many files with this name in the corpus; rename it")
 
 
@@ -141,13 +144,7 @@ def store_checked(path: Path, settings: Settings, known: dict[str, str]) -> Stor
         logger.exception("storing upload %s failed", path)
         return Stored(path.name, reason=f"could not be saved ({exc.strerror or exc})")
     if stored.name:
-        saved = Path(settings.corpus) / stored.name
-        try:
-            loaded = load_corpus(saved, max_file_bytes=settings.max_file_bytes)
-        except Exception:  # only a convenience: the index sync reports any duplicate too
-            logger.warning("re-reading %s failed", saved, exc_info=True)
-        else:
-            known.update({text_key(a.text): stored.name for a in loaded.articles})
+        known.update(dict.fromkeys(stored.text_keys, stored.name))
     return stored
 
 
