@@ -3,10 +3,12 @@
 The public API; everything else is internal.
 """
 
+from .answering import Answerer, ComposedAnswerer
 from .api import Assistant
 from .chat import ChatSession
-from .config import Settings
+from .config import QuestionConfig, QuoteConfig, RefusalPolicy, RetrievalConfig, Settings
 from .corpus import load_corpus
+from .embedding import Embedder, SentenceEmbedder
 from .errors import (
     AssistantClosedError,
     BriefingError,
@@ -17,7 +19,8 @@ from .errors import (
     IndexMissingError,
     IndexStoreError,
 )
-from .index import Index, open_index, sync_index
+from .reader import Index, open_index
+from .retrieval import Reranker, SentenceReranker
 from .types import (
     Answer,
     Article,
@@ -29,32 +32,47 @@ from .types import (
     Passage,
     Problem,
     Quote,
+    TextPiece,
+    Written,
 )
+from .writer import sync_index
 
 __all__ = [
     "Answer",
+    "Answerer",
     "Article",
     "ArticleRef",
     "Assistant",
-    "ChatSession",
-    "Filters",
-    "Passage",
-    "Quote",
     "AssistantClosedError",
     "BriefingError",
+    "ChatSession",
     "Chunk",
+    "ComposedAnswerer",
     "ConfigError",
     "CorpusError",
     "CorpusLoad",
+    "Embedder",
+    "Filters",
     "Index",
     "IndexBusyError",
     "IndexMismatchError",
     "IndexMissingError",
     "IndexReport",
     "IndexStoreError",
-    "Problem",
-    "Settings",
     "load_corpus",
     "open_index",
+    "Passage",
+    "Problem",
+    "QuestionConfig",
+    "Quote",
+    "QuoteConfig",
+    "RefusalPolicy",
+    "Reranker",
+    "RetrievalConfig",
+    "SentenceEmbedder",
+    "SentenceReranker",
+    "Settings",
     "sync_index",
+    "TextPiece",
+    "Written",
 ]

@@ -1,4 +1,9 @@
-"""Question + Quotes -> Answer, composed from the articles' own sentences (no language model).
+"""Question + Quotes -> Answer: refusal from retrieval evidence, and the answer writers.
+
+An ``Answerer`` turns the question and the verified quotes into a stream: ``TextPiece``s as the
+text is written, then one ``Written``. ``ComposedAnswerer`` (the default) writes no words of its
+own: the best quote leads, the others follow, each cited ``[n]``. A model-backed writer fits
+the same protocol.
 
 Refusal is decided from retrieval evidence before anything is quoted: when the best passage is
 not close to the question (dense similarity) and no sentence holds enough of the question's
@@ -9,40 +14,14 @@ thresholds were calibrated on the null queries of the MultiHop-RAG dev split (se
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+from .config import RefusalPolicy
 from .query import QueryPlan
 from .quotes import ScoredSentence, question_terms
-from .types import ArticleRef, Passage, Quote
-
-
-@dataclass(frozen=True)
-class RefusalPolicy:
-    """When the articles are taken not to answer.
-
-    Calibrated with ``benchmarks/calibrate_refusal.py`` on the MultiHop-RAG dev split, whose
-    sweep is in the README.
-    """
-
-    min_similarity: float = 0.48
-    """Answer when the best passage is at least this close (cosine, all-MiniLM-L6-v2) ..."""
-    min_named_similarity: float = 0.25
-    """... or when it is at least this close and one sentence supports the question."""
-    min_coverage: float = 0.2
-    """A supporting sentence holds at least this share of the question's weighted terms ..."""
-    min_units: int = 3
-    """... and at least this many of the question's names and other terms (all of them if it
-    has fewer; a name of several words counts once), one of them a name ..."""
-    min_units_nameless: int = 4
-    """... or, for a question that names nothing, this many of its terms. In a broad corpus a
-    sentence sharing two or three common words with a short question ("spider", "legs") is no
-    evidence: such a question must be close to a passage (``min_similarity``)."""
-    refuse_unknown_outlets: bool = True
-    """Refuse when the question cites an outlet that no article comes from (and none it has)."""
-    refuse_missing_names: bool = True
-    """Refuse when a name the question is about (person, body, place, product, number) occurs
-    in no article."""
+from .types import ArticleRef, Passage, Quote, TextPiece, Written
 
 
 @dataclass(frozen=True)
@@ -104,7 +83,7 @@ def refusal_reason(ev: Evidence, policy: RefusalPolicy, plan: QueryPlan) -> str 
         return None
     if (
         ev.best_similarity >= policy.min_named_similarity
-        and ev.best_coverage >= policy.min_coverage
+        and ev.best_coverage >= policy.min_support_share
     ):
         return None
     return "No article here is close enough to the question to quote."
@@ -188,6 +167,31 @@ def citations(quotes: Sequence[Quote]) -> list[str]:
         numbers.setdefault(q.article_id, []).append(q.n)
     first = {q.article_id: q for q in reversed(quotes)}
     return [f"[{', '.join(map(str, ns))}] {first[aid].reference()}" for aid, ns in numbers.items()]
+
+
+class Answerer(Protocol):
+    """Writes the answer to ``question`` from its numbered, verified ``quotes``.
+
+    Yields ``TextPiece``s as the text is written, then exactly one ``Written``: the finished
+    text, or (``refusal_reason`` set) why the quotes do not answer the question.
+    """
+
+    name: str
+    """Shown on answers: "composed" or the model's name."""
+
+    def write(self, question: str, quotes: Sequence[Quote]) -> Iterator[TextPiece | Written]: ...
+
+
+class ComposedAnswerer:
+    """The answer composed from the quotes alone (``compose``), one line at a time."""
+
+    name = "composed"
+
+    def write(self, question: str, quotes: Sequence[Quote]) -> Iterator[TextPiece | Written]:
+        text = compose(quotes)
+        for line in text.splitlines(keepends=True):
+            yield TextPiece(line)
+        yield Written(text)
 
 
 def compose_refusal(reason: str, closest: Sequence[ArticleRef]) -> str:

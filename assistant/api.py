@@ -1,26 +1,30 @@
-"""The ``Assistant``: open an index, ask questions, chat, or hand LangChain a retriever.
+"""The ``Assistant``: ask questions of an index, chat, sync it, or hand LangChain a retriever.
 
     assistant = Assistant.open(Settings(corpus="corpus", index_dir="index"))
     answer = assistant.ask("Did the Kremlin accept European peacekeepers in Ukraine?")
 
-``ask`` runs the stages one after the other and keeps every intermediate on the ``Answer``:
-condense (history) -> plan (outlets, dates) -> embed -> retrieve -> quote -> verify -> compose.
+``stream`` runs the stages one after the other and keeps every intermediate on the ``Answer``:
+condense (history) -> plan (outlets, dates) -> embed -> retrieve -> quote -> verify -> refuse or
+write (the ``Answerer``, whose text pieces are yielded as they come); ``ask`` returns the
+finished ``Answer``. ``sync`` brings the index in line with the corpus and moves the Assistant
+to the new generation between questions.
 """
 
 from __future__ import annotations
 
-import functools
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 from .answering import (
-    RefusalPolicy,
+    Answerer,
+    ComposedAnswerer,
     closest_articles,
-    compose,
     compose_refusal,
     evidence,
     no_match_reason,
@@ -29,70 +33,54 @@ from .answering import (
 from .chat import ChatSession
 from .config import Settings
 from .embedding import Embedder, SentenceEmbedder
-from .errors import AssistantClosedError, BriefingError
-from .index import Index, Progress, current_generation, open_index, sync_index
-from .query import QueryPlan, condense, plan_query
-from .quotes import QuoteConfig, score_sentences, select_quotes, verify
-from .retrieval import Catalog, RetrievalConfig, retrieve
-from .text import QUESTION_WORDS, keyword_tokens
-from .types import Answer, Filters, Passage
+from .errors import AssistantClosedError, BriefingError, IndexBusyError
+from .generations import current_generation
+from .query import QueryPlan, about_the_period, condense, plan_query
+from .quotes import score_sentences, select_quotes, verify
+from .reader import Catalog, Index, open_index
+from .retrieval import Reranker, SentenceReranker, retrieve
+from .types import Answer, Article, Filters, IndexReport, Passage, Quote, TextPiece, Written
+from .writer import Progress, sync_index
 
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _needs_open_index(method: _F) -> _F:
-    """Raise ``AssistantClosedError`` for a call on a closed Assistant.
-
-    Without it, a question after ``close()`` fails deep in Chroma (``'RustBindingsAPI' object
-    has no attribute 'bindings'``) or SQLite; a call under way when another thread closes the
-    Assistant gets the same error, from whatever failed first.
-    """
-
-    @functools.wraps(method)
-    def guarded(self: Assistant, *args: Any, **kwargs: Any) -> Any:
-        if self.index.closed:
-            raise AssistantClosedError()
-        try:
-            return method(self, *args, **kwargs)
-        except BriefingError:
-            raise
-        except Exception as exc:
-            if self.index.closed:
-                raise AssistantClosedError() from exc
-            raise
-
-    return cast(_F, guarded)
 
 
 class Assistant:
     """Answers questions from one index with verified quotes. Build with ``Assistant.open``.
 
+    Tuning comes from ``settings`` (its ``retrieval``, ``quotes``, ``refusal`` and ``question``
+    sections); the parts that may be swapped are the ``embedder``, the ``answerer`` (who writes
+    the answer from the quotes) and the ``reranker``.
+
     One Assistant may answer from several threads at once (a web server's workers, LangChain's
-    ``ainvoke``): its index is safe to share (see ``index.Index``), a question keeps its own
-    state in local variables, and what it caches (article texts, the BM25 index) is the same
-    whichever thread fills it. After ``close()``, questions raise ``AssistantClosedError``.
+    ``ainvoke``): its index is safe to share (see ``reader.Index``) and a question keeps its own
+    state in local variables. Each question reads one generation from start to end: ``sync``
+    and ``refresh`` swap in the new one for the questions after, and the old one is closed when
+    the last question on it ends. After ``close()``, questions raise ``AssistantClosedError``.
     """
 
     def __init__(
         self,
-        index: Index,
+        settings: Settings,
         embedder: Embedder,
         *,
+        index: Index | None = None,
         reference_date: date | datetime | None = None,
-        retrieval: RetrievalConfig | None = None,
-        quotes: QuoteConfig | None = None,
-        refusal: RefusalPolicy | None = None,
+        answerer: Answerer | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
-        self.index = index
+        self.settings = settings
         self.embedder = embedder
-        self.catalog = Catalog(index)
         self.reference_date = reference_date
-        self.retrieval = retrieval or RetrievalConfig()
-        self.quotes = quotes or QuoteConfig()
-        self.refusal = refusal or RefusalPolicy()
+        self.answerer: Answerer = answerer or ComposedAnswerer()
+        self.reranker: Reranker = reranker or SentenceReranker(settings.retrieval.sentence_weight)
+        self._index = index or open_index(settings)
+        self._lock = threading.Lock()  # guards the four fields below
+        self._calls: dict[Index, int] = {}  # questions under way, per generation that has any
+        self._retired: set[Index] = set()  # swapped out: closed when its last question ends
+        self._closed = False
+        self._syncing = threading.Lock()
 
     @classmethod
     def open(
@@ -103,24 +91,144 @@ class Assistant:
         index_dir: str | Path | None = None,
         build_if_missing: bool = True,
         progress: Progress | None = None,
+        embedder: Embedder | None = None,
         **options: Any,
     ) -> Assistant:
         """Open the index of ``settings`` (building it from the corpus first if there is none).
 
-        ``corpus`` and ``index_dir`` override the paths of ``settings`` (or of the defaults).
+        ``corpus`` and ``index_dir`` override the paths of ``settings`` (or of the defaults);
+        ``options`` are ``reference_date``, ``answerer`` and ``reranker``.
         """
         paths = {
             k: Path(v) for k, v in (("corpus", corpus), ("index_dir", index_dir)) if v is not None
         }
         settings = (settings or Settings()).model_copy(update=paths)
-        embedder = SentenceEmbedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+        embedder = embedder or SentenceEmbedder(
+            settings.embedding_model, batch_size=settings.embed_batch_size
+        )
         if build_if_missing and current_generation(settings.index_dir) is None:
             sync_index(settings, progress=progress, embedder=embedder)
-        return cls(open_index(settings), embedder, **options)
+        return cls(settings, embedder, **options)
+
+    # -- the index's life ----------------------------------------------------------------------
+    @property
+    def index(self) -> Index:
+        """The generation questions are answered from now (a sync may replace it)."""
+        return self._index
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._index.catalog
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @contextmanager
+    def reading(self) -> Iterator[Index]:
+        """The current generation, kept open until the block ends even if a sync swaps it.
+
+        Use it for several reads that must agree (a count and a list). Raises
+        ``AssistantClosedError`` once the Assistant is closed.
+        """
+        with self._lock:
+            if self._closed:
+                raise AssistantClosedError()
+            index = self._index
+            self._calls[index] = self._calls.get(index, 0) + 1
+        try:
+            yield index
+        except BriefingError:
+            raise
+        except Exception as exc:
+            if self._closed and index.closed:
+                raise AssistantClosedError() from exc
+            raise
+        finally:
+            with self._lock:
+                self._calls[index] -= 1
+                last = self._calls[index] == 0
+                if last:
+                    del self._calls[index]
+                close = last and index in self._retired
+                if close:
+                    self._retired.discard(index)
+            if close:
+                index.close()
+
+    def _retire(self, index: Index) -> None:
+        """Close ``index`` now if no question reads it, else when the last one ends."""
+        with self._lock:
+            close = index not in self._calls
+            if not close:
+                self._retired.add(index)
+        if close:
+            index.close()
+
+    def sync(
+        self,
+        *,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+        before: Callable[[], object] | None = None,
+    ) -> IndexReport:
+        """Apply the corpus's changes to the index and answer from the new generation.
+
+        Questions keep being answered from the old generation while the sync runs; the ones
+        asked after it ends read the new one. Raises ``IndexBusyError`` while another sync (of
+        this Assistant or another process) runs. ``before`` runs first, once no other sync of
+        this Assistant can start: a change to the corpus the sync must see (the web UI deletes
+        an article's file there).
+        """
+        if self._closed:
+            raise AssistantClosedError()
+        if not self._syncing.acquire(blocking=False):
+            raise IndexBusyError(
+                "An index update is already running; try again when it has finished"
+            )
+        try:
+            if before is not None:
+                before()
+            report = sync_index(
+                self.settings, rebuild=rebuild, progress=progress, embedder=self.embedder
+            )
+            self._follow_current()
+            return report
+        finally:
+            self._syncing.release()
+
+    def refresh(self) -> bool:
+        """Move to the generation ``CURRENT`` names if another process synced; True if moved.
+
+        Does nothing while a sync of this Assistant runs (it moves when it ends).
+        """
+        if self._closed or not self._syncing.acquire(blocking=False):
+            return False
+        try:
+            return self._follow_current()
+        finally:
+            self._syncing.release()
+
+    def _follow_current(self) -> bool:
+        current = current_generation(self.settings.index_dir)
+        if current is None or current == self._index.generation:
+            return False
+        new = open_index(self.settings)
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                old, self._index = self._index, new
+        self._retire(new if closed else old)
+        return not closed
 
     def close(self) -> None:
-        """Release the index; later questions raise ``AssistantClosedError``. Twice is fine."""
-        self.index.close()
+        """Release the index (once the questions under way end); later questions raise
+        ``AssistantClosedError``. Twice is fine."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._retire(self._index)
 
     def __enter__(self) -> Assistant:
         return self
@@ -128,24 +236,47 @@ class Assistant:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- the stages -------------------------------------------------------------------------
-    def plan(self, question: str) -> QueryPlan:
-        return plan_query(question, self.catalog.sources, self.reference_date)
+    # -- what the index holds -----------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """Generation, article and chunk counts, build time and backend of the index in use."""
+        with self.reading() as index:
+            return index.status()
 
-    @_needs_open_index
+    def articles(self) -> list[Article]:
+        """Every indexed article's header (``text`` is empty; ``article`` gives the whole)."""
+        with self.reading() as index:
+            return list(index.catalog.articles.values())
+
+    def article(self, article_id: str) -> Article | None:
+        """One indexed article with its text, or None if the index does not hold it."""
+        with self.reading() as index:
+            return index.article(article_id)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The outlets the articles come from."""
+        return self._index.catalog.sources
+
+    # -- the stages -------------------------------------------------------------------------
+    def plan(self, question: str, index: Index | None = None) -> QueryPlan:
+        sources = (index or self._index).catalog.sources
+        return plan_query(question, sources, self.reference_date, self.settings.question)
+
     def search(
         self,
         question: str,
         *,
-        k: int = 10,
+        k: int | None = None,
         filters: Filters | None = None,
         plan: QueryPlan | None = None,
     ) -> list[Passage]:
         """Ranked passages for a standalone question (its dates rank, or filter; see _search)."""
-        return self._search(question, k, filters, plan or self.plan(question))[0]
+        with self.reading() as index:
+            plan = plan or self.plan(question, index)
+            return self._search(index, question, k, filters, plan)[0]
 
     def _search(
-        self, question: str, k: int, filters: Filters | None, plan: QueryPlan
+        self, index: Index, question: str, k: int | None, filters: Filters | None, plan: QueryPlan
     ) -> tuple[list[Passage], bool]:
         """(passages, whether the question's period was applied as a hard filter).
 
@@ -153,21 +284,26 @@ class Assistant:
         only when it is what the question is about ("What was reported last week?"): as a hard
         filter on content-rich questions it dropped evidence on the MultiHop-RAG dev split.
         """
+        config = self.settings.retrieval
+        k = k or config.passages
         vector = self.embedder.embed_query(question)
-        dated = _about_the_period(plan)
+        dated = about_the_period(plan, self.settings.question.period_only_terms)
         base = filters or Filters()
         scoped = base.within(plan.scope.start_ts, plan.scope.end_ts) if dated else filters
-        passages = retrieve(self.catalog, plan, vector, k=k, filters=scoped, config=self.retrieval)
+
+        def find(within: Filters | None) -> list[Passage]:
+            return retrieve(
+                index, plan, vector, k=k, filters=within, config=config, reranker=self.reranker
+            )
+
+        passages = find(scoped)
         if not passages and dated:  # no article in the named period: search them all, say so
             dated = False
-            passages = retrieve(
-                self.catalog, plan, vector, k=k, filters=filters, config=self.retrieval
-            )
+            passages = find(filters)
         if plan.scope.recency:
-            passages = _newest_first(passages)
+            passages = _newest_first(passages, config.newest_near_best)
         return passages, dated
 
-    @_needs_open_index
     def ask(
         self,
         question: str,
@@ -175,60 +311,87 @@ class Assistant:
         filters: Filters | None = None,
     ) -> Answer:
         """Answer with verified quotes, or say the articles do not answer (``refused``)."""
+        for event in self.stream(question, history, filters):
+            if isinstance(event, Answer):
+                return event
+        raise RuntimeError("the answer stream ended without an answer")
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[str | Answer] | None = None,
+        filters: Filters | None = None,
+    ) -> Iterator[TextPiece | Answer]:
+        """``ask``, as it happens: the answer's ``TextPiece``s as they are written, then the
+        finished ``Answer`` (the only event of a refusal decided before writing)."""
+        with self.reading() as index:
+            yield from self._stream(index, question, history, filters)
+
+    def _stream(
+        self,
+        index: Index,
+        question: str,
+        history: Sequence[str | Answer] | None,
+        filters: Filters | None,
+    ) -> Iterator[TextPiece | Answer]:
         clock = _Clock()
+        catalog = index.catalog
         earlier = [h.standalone_question if isinstance(h, Answer) else h for h in history or ()]
-        standalone = condense(question, earlier)
+        standalone = condense(question, earlier, self.settings.question.follow_up_own_terms)
         clock.lap("condense")
-        plan = self.plan(standalone)
+        plan = self.plan(standalone, index)
         clock.lap("plan")
-        passages, dated = self._search(standalone, 10, filters, plan)
+        passages, dated = self._search(index, standalone, None, filters, plan)
         clock.lap("retrieve")
+        quoting, policy = self.settings.quotes, self.settings.refusal
         scored = score_sentences(
-            standalone, passages, self.catalog.article_text, self.index.keywords.idf, self.quotes
+            standalone, passages, catalog.article_text, index.keywords.idf, quoting
         )
-        ev = evidence(plan, passages, scored, self.index.keywords.mentions, self.refusal)
+        ev = evidence(plan, passages, scored, index.keywords.mentions, policy)
         ev = replace(ev, period_only=dated and bool(passages))
-        reason = refusal_reason(ev, self.refusal, plan)
+        reason = refusal_reason(ev, policy, plan)
         if not passages:
             base = filters or Filters()
             reason = no_match_reason(
-                self.catalog.sources,
-                self.catalog.date_span(),
-                base.sources,
-                (base.start_ts, base.end_ts),
+                catalog.sources, catalog.date_span(), base.sources, (base.start_ts, base.end_ts)
             )
-        applied = _applied_filters(filters, plan, ev, dated)
+        answer = Answer(
+            question=question,
+            standalone_question=standalone,
+            answer="",
+            refused=False,
+            passages=tuple(passages),
+            filters=_applied_filters(filters, plan, ev, dated),
+        )
+        quotes: tuple[Quote, ...] = ()
         if reason is None:
-            picked = select_quotes(
-                scored, self.catalog.article_text, self.quotes, sources=plan.sources
-            )
-            checked = verify(picked, self.catalog.article_text)
+            picked = select_quotes(scored, catalog.article_text, quoting, sources=plan.sources)
+            checked = verify(picked, catalog.article_text)
             quotes = tuple(replace(q, n=n) for n, q in enumerate(checked, 1))
             if not quotes:
                 reason = "No sentence of the closest articles could be quoted."
         clock.lap("quotes")
-        if reason is not None:
-            closest = tuple(closest_articles(passages))
-            return Answer(
-                question=question,
-                standalone_question=standalone,
-                answer=compose_refusal(reason, closest),
-                refused=True,
-                closest=closest,
-                passages=tuple(passages),
-                filters=applied,
-                timings_ms=clock.done(),
-                refusal_reason=reason,
-            )
-        return Answer(
-            question=question,
-            standalone_question=standalone,
-            answer=compose(quotes),
-            refused=False,
-            quotes=quotes,
-            passages=tuple(passages),
-            filters=applied,
+        if reason is None:
+            written = Written("")
+            for event in self.answerer.write(standalone, quotes):
+                if isinstance(event, TextPiece):
+                    clock.once("first_text")
+                    yield event
+                else:
+                    written = event
+            clock.lap("write")
+            reason = written.refusal_reason
+            if reason is None:
+                yield replace(answer, answer=written.text, quotes=quotes, timings_ms=clock.done())
+                return
+        closest = tuple(closest_articles(passages))
+        yield replace(
+            answer,
+            answer=compose_refusal(reason, closest),
+            refused=True,
+            closest=closest,
             timings_ms=clock.done(),
+            refusal_reason=reason,
         )
 
     def chat(self) -> ChatSession:
@@ -241,30 +404,13 @@ class Assistant:
         return BriefingRetriever(assistant=self, k=k, filters=filters)
 
 
-_PERIOD_ONLY_TERMS = 2
-
-
-def _about_the_period(plan: QueryPlan) -> bool:
-    """Whether the question is about its period itself: bounded, with little else to go on."""
-    scope = plan.scope
-    if scope.start_ts is None and scope.end_ts is None:
-        return False
-    rest = plan.question
-    for phrase in scope.matched:
-        rest = rest.replace(phrase, " ")
-    terms = (
-        set(keyword_tokens([rest])[0]) - QUESTION_WORDS - {"report", "news", "happen", "publish"}
-    )
-    return len(terms) <= _PERIOD_ONLY_TERMS
-
-
-def _newest_first(passages: list[Passage]) -> list[Passage]:
-    """For "latest" questions: of the passages scoring near the best, the newest lead."""
+def _newest_first(passages: list[Passage], near_best: float) -> list[Passage]:
+    """For "latest" questions: of the passages scoring ``near_best`` x the best, the newest lead."""
     if not passages:
         return passages
     best = passages[0].score
-    near = [p for p in passages if p.score >= 0.8 * best]
-    rest = [p for p in passages if p.score < 0.8 * best]
+    near = [p for p in passages if p.score >= near_best * best]
+    rest = [p for p in passages if p.score < near_best * best]
     near.sort(key=lambda p: p.published or "", reverse=True)
     return near + rest
 
@@ -297,6 +443,11 @@ class _Clock:
     def __init__(self) -> None:
         self.start = self.last = time.perf_counter()
         self.laps: dict[str, float] = {}
+
+    def once(self, name: str) -> None:
+        """Record the time since the start under ``name``, the first time only."""
+        if name not in self.laps:
+            self.laps[name] = round((time.perf_counter() - self.start) * 1000, 2)
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()

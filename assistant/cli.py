@@ -69,13 +69,13 @@ def _settings(args: argparse.Namespace) -> Settings:
         return Settings(**given)
     except ValidationError as exc:  # a bad BRIEFING_* variable: one line, not a traceback
         wrong = "; ".join(
-            f"BRIEFING_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+            f"BRIEFING_{'__'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
         )
         raise ConfigError(f"invalid setting ({wrong}); fix or unset the variable") from exc
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .index import sync_index
+    from . import sync_index
 
     bars = _ProgressBars(enabled=sys.stderr.isatty() and not args.quiet)
     try:
@@ -94,8 +94,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .api import Assistant
-    from .types import Filters
+    from . import Assistant, Filters, TextPiece
 
     settings = _settings(args)
     filters = Filters(
@@ -108,17 +107,26 @@ def cmd_ask(args: argparse.Namespace) -> int:
         assistant = Assistant.open(settings, progress=bars, reference_date=args.reference_date)
     finally:
         bars.close()
+    written: list[str] = []  # the text as it streams in, shown as it comes
     with assistant:
-        answer = assistant.ask(args.question, filters=filters)
+        for event in assistant.stream(args.question, filters=filters):
+            if isinstance(event, TextPiece):
+                written.append(event.text)
+                if not args.json:
+                    print(event.text, end="", flush=True)
+            else:
+                answer = event
     if args.json:
         print(json.dumps(answer.to_dict(passages=args.passages), indent=2, ensure_ascii=False))
-    else:
-        print(answer.answer)
+    elif "".join(written) == answer.answer:
+        print()
+    else:  # a refusal, or checks changed what was streamed: the answer as it stands
+        print(("\n\n--- checked answer ---\n" if written else "") + answer.answer)
     return EXIT_OK
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .api import Assistant
+    from . import Assistant
     from .evaluation import run_eval
     from .report import render_html, retrieval_rows
 
@@ -130,7 +138,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     show = sys.stderr.isatty() and not args.quiet
     bars = _ProgressBars(enabled=show)
     try:
-        from .index import sync_index
+        from . import sync_index
 
         report = sync_index(settings, progress=bars)
     finally:

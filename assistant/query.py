@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 
+from .config import QuestionConfig
 from .names import KeyName, key_names
 from .text import QUESTION_WORDS, keyword_tokens
 from .timescope import TimeScope, read_time_scope
@@ -120,21 +121,21 @@ def source_mentions(
     return mentions
 
 
-_MIN_CLAUSE_TERMS = 4
-
-
-def source_clauses(question: str, sources: Iterable[str]) -> dict[str, str]:
+def source_clauses(
+    question: str, sources: Iterable[str], min_terms: int = QuestionConfig().clause_min_terms
+) -> dict[str, str]:
     """The words after each source's mention, up to the next mention, when they say enough.
 
-    A clause that names fewer than four content words ("reports from A and B") gives nothing:
-    such a question is about one thing and the whole of it is the query for every source.
+    A clause that names fewer than ``min_terms`` content words ("reports from A and B") gives
+    nothing: such a question is about one thing and the whole of it is the query for every
+    source.
     """
     mentions = source_mentions(question, sources)
     clauses: dict[str, str] = {}
     for i, ((_start, end), named) in enumerate(mentions):
         stop = mentions[i + 1][0][0] if i + 1 < len(mentions) else len(question)
         clause = question[end:stop].strip(" ,'’\"”")
-        if len(set(keyword_tokens([clause])[0]) - QUESTION_WORDS) >= _MIN_CLAUSE_TERMS:
+        if len(set(keyword_tokens([clause])[0]) - QUESTION_WORDS) >= min_terms:
             for source in named:
                 clauses.setdefault(source, clause)
     return clauses
@@ -167,8 +168,12 @@ def _clean_outlet(name: str) -> str | None:
 
 
 def plan_query(
-    question: str, sources: Iterable[str], reference: date | datetime | None = None
+    question: str,
+    sources: Iterable[str],
+    reference: date | datetime | None = None,
+    config: QuestionConfig | None = None,
 ) -> QueryPlan:
+    config = config or QuestionConfig()
     sources = list(sources)
     named, spans = named_sources(question, sources)
     outlets = unknown_outlets(question, spans, sources)
@@ -178,7 +183,7 @@ def plan_query(
         sources=named,
         unknown_outlets=outlets,
         scope=scope,
-        clauses=source_clauses(question, sources) if named else {},
+        clauses=source_clauses(question, sources, config.clause_min_terms) if named else {},
         names=tuple(key_names(question, [*spans, *_spans_of(question, scope.matched)])),
     )
 
@@ -202,22 +207,39 @@ _POINTER = re.compile(
     re.I,
 )
 _ABOUT = re.compile(r"\s*\(about: (.*)\)$")
-_OWN_TERMS = 4
-"""A question with at least this many content words of its own that opens no follow-up stands alone."""
 
 
-def is_follow_up(question: str) -> bool:
+def is_follow_up(question: str, own_terms: int = QuestionConfig().follow_up_own_terms) -> bool:
+    """Whether ``question`` leans on the turn before: it opens like a follow-up, or has fewer
+    than ``own_terms`` content words and points back ("that", "it") or has two or fewer."""
     own = sum(1 for t in keyword_tokens([question])[0] if t not in QUESTION_WORDS)
     if _OPENER.search(question):
         return True
-    if own >= _OWN_TERMS:
+    if own >= own_terms:
         return False
     return bool(_POINTER.search(question)) or own <= 2
 
 
-def condense(question: str, history: Sequence[str]) -> str:
+def condense(
+    question: str, history: Sequence[str], own_terms: int = QuestionConfig().follow_up_own_terms
+) -> str:
     """A standalone version of ``question`` given the earlier standalone questions."""
-    if not history or not is_follow_up(question):
+    if not history or not is_follow_up(question, own_terms):
         return question
     earlier = _ABOUT.sub(r" \1", history[-1].strip().rstrip("?")).strip()
     return f"{question.strip().rstrip('?')} (about: {earlier})?"
+
+
+def about_the_period(plan: QueryPlan, max_terms: int = QuestionConfig().period_only_terms) -> bool:
+    """Whether the question is about its period itself ("What was reported last week?"):
+    bounded in time, with at most ``max_terms`` content words besides the dates."""
+    scope = plan.scope
+    if scope.start_ts is None and scope.end_ts is None:
+        return False
+    rest = plan.question
+    for phrase in scope.matched:
+        rest = rest.replace(phrase, " ")
+    terms = (
+        set(keyword_tokens([rest])[0]) - QUESTION_WORDS - {"report", "news", "happen", "publish"}
+    )
+    return len(terms) <= max_terms

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .config import QuoteConfig
 from .text import QUESTION_WORDS, keyword_tokens
 from .types import Passage, Quote
 
@@ -53,22 +54,6 @@ _NOT_NAMES = frozenset(
     "The A An But And Or It He She They We I This That These Those Its In On At For As If When "
     "While After Before Speaking".split()
 )
-
-
-@dataclass(frozen=True)
-class QuoteConfig:
-    max_quotes: int = 4
-    per_article: int = 2
-    passages: int = 8
-    """How many of the top passages sentences are taken from."""
-    rank_weight: float = 0.15
-    """Weight of the passage's retrieval score (relative to the best passage's)."""
-    speaker_weight: float = 0.1
-    """Bonus for reported speech that names its speaker: readers want who said it."""
-    answer_type_weight: float = 0.2
-    """Bonus for a number when the question asks "how many", a date when it asks "when"."""
-    min_supporting_coverage: float = 0.2
-    """Least share of the question's weighted terms a supporting sentence must hold."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,12 @@ Each stage is a plain function; the evidence each one gave is kept on ``Passage.
                 question names ("reported by The Verge and TechCrunch")
     fuse        weighted reciprocal-rank fusion of those lists, plus a bonus for articles from
                 a named source or published on a day the question names
-    diversify   at most ``per_article`` passages per article in the top-k
+    rerank      the top of the fused list re-scored (``Reranker``; by default the share of the
+                question's weighted terms its best sentence holds)
+    diversify   at most ``per_article`` passages per article in the top-k, room for each
+                named source
+
+The index is read only through ``reader.Index`` (its catalog, BM25 and Chroma searches).
 """
 
 from __future__ import annotations
@@ -14,164 +19,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
-from typing import Any
+from typing import Protocol
 
-import numpy as np
-
-from .index import Index
+from .config import RetrievalConfig
 from .query import QueryPlan
+from .reader import Index
 from .text import QUESTION_WORDS, keyword_tokens
 from .timescope import TimeScope
-from .types import Article, Filters, Passage
+from .types import Filters, Passage
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RetrievalConfig:
-    candidates: int = 60
-    """How deep each list goes before fusion."""
-    per_source_candidates: int = 20
-    rrf_k: float = 60.0
-    keyword_weight: float = 1.0
-    dense_weight: float = 0.45
-    source_list_weight: float = 1.0
-    """Weight of the lists searched inside one named source."""
-    source_bonus: float = 0.02
-    day_bonus: float = 0.05
-    per_article: int = 3
-    distinct_first: int = 2
-    """The first this many passages come from different articles."""
-    rerank_depth: int = 40
-    """How many fused candidates the sentence stage looks at."""
-    sentence_weight: float = 0.06
-    """Weight of the best single sentence's share of the question's weighted terms."""
-    source_quota: int = 2
-    """Each named source gets at least this many of its articles into the top k."""
-    clause_weight: float = 1.0
-    """Weight of the BM25 list for the clause of the question about one named source."""
-    date_list_weight: float = 1.0
-    """Weight of the lists searched inside the period the question names (0: no such lists)."""
-
-
-@dataclass(frozen=True)
-class _ChunkRow:
-    article_id: str
-    start: int
-    end: int
-    sentences: tuple[tuple[int, int], ...]
-
-
-class Catalog:
-    """Chunk spans and article headers of an index, in memory, for filters and passages."""
-
-    def __init__(self, index: Index) -> None:
-        self.index = index
-        self.articles: dict[str, Article] = {a.id: a for a in index.store.article_headers()}
-        self.chunks: dict[str, _ChunkRow] = {
-            cid: _ChunkRow(aid, s, e, sents) for cid, aid, s, e, sents in index.store.chunk_spans()
-        }
-        self.sources: tuple[str, ...] = tuple(
-            sorted({a.source for a in self.articles.values() if a.source})
-        )
-        self._texts: dict[str, str] = {}
-
-    def date_span(self) -> tuple[str | None, str | None]:
-        """The first and last publication dates (ISO) of the articles, None when undated."""
-        dates = sorted(a.published for a in self.articles.values() if a.published)
-        return (dates[0], dates[-1]) if dates else (None, None)
-
-    @cached_property
-    def _keyword_articles(self) -> np.ndarray:
-        ids = self.index.keywords.ids
-        return np.array([self.chunks[c].article_id for c in ids], dtype=object)
-
-    def article_text(self, article_id: str) -> str:
-        text = self._texts.get(article_id)
-        if text is None:
-            article = self.index.store.article(article_id)
-            text = article.text if article else ""
-            if len(self._texts) > 256:
-                self._texts.clear()
-            self._texts[article_id] = text
-        return text
-
-    def allowed_articles(self, filters: Filters, sources: Sequence[str] = ()) -> set[str] | None:
-        """Article ids passing the filters (and, if given, from one of ``sources``); None = all."""
-        wanted_sources: set[str] | None = None
-        for group in (filters.sources, sources):
-            if group:
-                wanted_sources = (
-                    set(group) if wanted_sources is None else wanted_sources & set(group)
-                )
-        if wanted_sources is None and filters.is_empty():
-            return None
-        allowed = set()
-        for aid, a in self.articles.items():
-            if wanted_sources is not None and a.source not in wanted_sources:
-                continue
-            if filters.article_ids and aid not in filters.article_ids:
-                continue
-            if filters.start_ts is not None and (
-                a.published_ts is None or a.published_ts < filters.start_ts
-            ):
-                continue
-            if filters.end_ts is not None and (
-                a.published_ts is None or a.published_ts >= filters.end_ts
-            ):
-                continue
-            allowed.add(aid)
-        return allowed
-
-    def keyword_mask(self, allowed: set[str] | None) -> np.ndarray | None:
-        if allowed is None:
-            return None
-        return np.isin(self._keyword_articles, list(allowed)).astype(np.float32)
-
-    def passage(self, chunk_id: str, score: float, stages: dict[str, float]) -> Passage:
-        row = self.chunks[chunk_id]
-        a = self.articles[row.article_id]
-        return Passage(
-            chunk_id=chunk_id,
-            article_id=row.article_id,
-            start=row.start,
-            end=row.end,
-            text=self.article_text(row.article_id)[row.start : row.end],
-            title=a.title,
-            source=a.source,
-            published=a.published,
-            url=a.url,
-            sentences=row.sentences,
-            score=score,
-            stages=stages,
-        )
-
-
-def keyword_search(catalog: Catalog, query: str, k: int, allowed: set[str] | None) -> list[str]:
-    """Chunk ids ranked by BM25 among the allowed articles."""
-    if allowed is not None and not allowed:
-        return []
-    hits = catalog.index.keywords.search(query, k, mask=catalog.keyword_mask(allowed))
-    return [cid for cid, _score in hits]
-
-
-def dense_search(
-    catalog: Catalog, vector: Sequence[float], k: int, allowed: set[str] | None
-) -> list[tuple[str, float]]:
-    """(chunk id, cosine similarity) ranked by the embedding, among the allowed articles."""
-    if allowed is not None and not allowed:
-        return []
-    where: dict[str, Any] | None = None
-    if allowed is not None:
-        where = {"article_id": {"$in": sorted(allowed)}}
-    found = catalog.index.collection.query(
-        query_embeddings=[list(vector)],
-        n_results=max(1, min(k, len(catalog.chunks))),
-        where=where,
-        include=["distances"],
-    )
-    return [(cid, 1.0 - d) for cid, d in zip(found["ids"][0], found["distances"][0], strict=True)]
 
 
 @dataclass
@@ -219,25 +76,31 @@ def diversify(
 
 
 def retrieve(
-    catalog: Catalog,
+    index: Index,
     plan: QueryPlan,
     vector: Sequence[float],
     *,
     k: int = 10,
     filters: Filters | None = None,
     config: RetrievalConfig | None = None,
+    reranker: Reranker | None = None,
 ) -> list[Passage]:
-    """The k best passages for the planned question; ``vector`` is its query embedding."""
+    """The k best passages for the planned question; ``vector`` is its query embedding.
+
+    ``reranker`` re-scores the top ``config.rerank_depth`` fused passages; by default the
+    best-sentence overlap (``SentenceReranker``) with ``config.sentence_weight``.
+    """
     cfg = config or RetrievalConfig()
     filters = filters or Filters()
+    catalog = index.catalog
     scope: TimeScope = plan.scope
     allowed = catalog.allowed_articles(filters)
-    dense = dense_search(catalog, vector, cfg.candidates, allowed)
+    dense = index.dense_search(vector, cfg.candidates, allowed)
     similarity = dict(dense)
     lists: dict[str, tuple[float, Sequence[str]]] = {
         "keyword": (
             cfg.keyword_weight,
-            keyword_search(catalog, plan.question, cfg.candidates, allowed),
+            index.keyword_search(plan.question, cfg.candidates, allowed),
         ),
         "dense": (cfg.dense_weight, [c for c, _ in dense]),
     }
@@ -246,14 +109,14 @@ def retrieve(
         n = cfg.per_source_candidates
         lists[f"keyword[{source}]"] = (
             cfg.source_list_weight,
-            keyword_search(catalog, plan.question, n, inside),
+            index.keyword_search(plan.question, n, inside),
         )
         if cfg.clause_weight and source in plan.clauses:
             lists[f"clause[{source}]"] = (
                 cfg.clause_weight,
-                keyword_search(catalog, plan.clauses[source], n, inside),
+                index.keyword_search(plan.clauses[source], n, inside),
             )
-        dense_inside = dense_search(catalog, vector, n, inside)
+        dense_inside = index.dense_search(vector, n, inside)
         similarity.update(dense_inside)
         lists[f"dense[{source}]"] = (
             cfg.source_list_weight * cfg.dense_weight,
@@ -265,9 +128,9 @@ def retrieve(
         n = cfg.per_source_candidates
         lists["keyword[dates]"] = (
             cfg.date_list_weight,
-            keyword_search(catalog, plan.question, n, inside),
+            index.keyword_search(plan.question, n, inside),
         )
-        dense_inside = dense_search(catalog, vector, n, inside)
+        dense_inside = index.dense_search(vector, n, inside)
         similarity.update(dense_inside)
         lists["dense[dates]"] = (
             cfg.date_list_weight * cfg.dense_weight,
@@ -298,8 +161,8 @@ def retrieve(
     passages = [
         catalog.passage(cid, score, stages) for score, cid, stages in ranked[: cfg.rerank_depth]
     ]
-    if cfg.sentence_weight:
-        passages = rerank_by_sentence(catalog, plan, passages, cfg.sentence_weight)
+    reranker = reranker or SentenceReranker(cfg.sentence_weight)
+    passages = reranker.rerank(plan, passages, index)
     chosen = diversify(passages, k, cfg.per_article, cfg.distinct_first)
     if cfg.source_quota:
         chosen = _with_each_source(chosen, passages, plan.sources, cfg.source_quota)
@@ -335,27 +198,49 @@ def _lowest_replaceable(passages: Sequence[Passage], sources: Sequence[str]) -> 
     return None
 
 
-def rerank_by_sentence(
-    catalog: Catalog, plan: QueryPlan, passages: list[Passage], weight: float
-) -> list[Passage]:
-    """Add ``weight`` x the best sentence's coverage of the question's weighted terms.
+class Reranker(Protocol):
+    """Re-scores the fused passages before the top k are chosen (a cross-encoder fits here).
+
+    ``rerank`` returns the passages best first, each with its new ``score`` and what decided
+    it added to ``stages``; ``index`` gives what it may need of the corpus (word weights,
+    article texts).
+    """
+
+    def rerank(
+        self, plan: QueryPlan, passages: Sequence[Passage], index: Index
+    ) -> list[Passage]: ...
+
+
+@dataclass(frozen=True)
+class SentenceReranker:
+    """Adds ``weight`` x the best sentence's share of the question's weighted terms.
 
     BM25 and the embedding judge a whole chunk; a question usually paraphrases one sentence.
     For a passage from a source the question names, the clause about that source is used.
     """
-    queries = {None: plan.question, **plan.clauses}
-    terms = {key: set(keyword_tokens([q])[0]) - QUESTION_WORDS for key, q in queries.items()}
-    idf = catalog.index.keywords.idf(sorted(set().union(*terms.values())))
-    spans = [(i, s, e) for i, p in enumerate(passages) for s, e in p.sentences]
-    texts = [catalog.article_text(passages[i].article_id)[s:e] for i, s, e in spans]
-    best = [0.0] * len(passages)
-    for (i, _s, _e), words in zip(spans, keyword_tokens(texts) if texts else [], strict=True):
-        key = passages[i].source if passages[i].source in plan.clauses else None
-        wanted = terms[key]
-        total = sum(idf[t] for t in wanted) or 1.0
-        best[i] = max(best[i], sum(idf[t] for t in wanted.intersection(words)) / total)
-    rescored = [
-        replace(p, score=p.score + weight * b, stages={**p.stages, "best_sentence": round(b, 3)})
-        for p, b in zip(passages, best, strict=True)
-    ]
-    return sorted(rescored, key=lambda p: (-p.score, p.chunk_id))
+
+    weight: float = RetrievalConfig().sentence_weight
+
+    def rerank(self, plan: QueryPlan, passages: Sequence[Passage], index: Index) -> list[Passage]:
+        if not self.weight:
+            return list(passages)
+        queries = {None: plan.question, **plan.clauses}
+        terms = {key: set(keyword_tokens([q])[0]) - QUESTION_WORDS for key, q in queries.items()}
+        idf = index.keywords.idf(sorted(set().union(*terms.values())))
+        spans = [(i, s, e) for i, p in enumerate(passages) for s, e in p.sentences]
+        texts = [index.catalog.article_text(passages[i].article_id)[s:e] for i, s, e in spans]
+        best = [0.0] * len(passages)
+        for (i, _s, _e), words in zip(spans, keyword_tokens(texts) if texts else [], strict=True):
+            key = passages[i].source if passages[i].source in plan.clauses else None
+            wanted = terms[key]
+            total = sum(idf[t] for t in wanted) or 1.0
+            best[i] = max(best[i], sum(idf[t] for t in wanted.intersection(words)) / total)
+        rescored = [
+            replace(
+                p,
+                score=p.score + self.weight * b,
+                stages={**p.stages, "best_sentence": round(b, 3)},
+            )
+            for p, b in zip(passages, best, strict=True)
+        ]
+        return sorted(rescored, key=lambda p: (-p.score, p.chunk_id))

@@ -192,6 +192,22 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class TextPiece:
+    """A piece of an answer's text as it is written (``Assistant.stream``); the pieces of one
+    answer, joined, are the text the writer finished with before any check."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Written:
+    """What an answer writer finished with: the text, or why the quotes do not answer."""
+
+    text: str
+    refusal_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Filters:
     """Filters a caller sets explicitly (the question's own dates and outlets come on top)."""
 

@@ -1,29 +1,34 @@
-"""The web UI's event handlers as plain methods over the current Assistant.
+"""The web UI's event handlers as plain methods over one Assistant.
 
-Tests call them directly; ``web.build_app`` wires them to the page. They own the current
-Assistant and swap it for one on the new index generation after an upload, a deletion or a
-rebuild (or, on a page load, a sync made by another process). Errors come back as a readable
-notice, never a traceback. What they return is HTML from ``web_render`` and ``gr.update``s.
+Tests call them directly; ``web.build_app`` wires them to the page. An upload, a deletion or a
+rebuild syncs through ``Assistant.sync`` (which moves the Assistant to the new generation
+between questions); a page load follows a sync made by another process (``refresh``). Errors
+come back as a readable notice, never a traceback. What they return is HTML from
+``web_render`` and ``gr.update``s.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from .api import Assistant
-from .config import Settings
+from . import (
+    Answer,
+    Article,
+    Assistant,
+    BriefingError,
+    CorpusError,
+    Filters,
+    IndexReport,
+    Settings,
+    TextPiece,
+)
 from .dates import parse_date
-from .errors import BriefingError
-from .generations import current_generation
-from .index import open_index, sync_index
-from .types import Answer, Article, Filters, IndexReport, plural
+from .types import plural
 from .uploads import article_file, store_checked, text_key
 from .web_render import (
     SOURCE_HINT,
@@ -38,6 +43,7 @@ from .web_render import (
     render_pending,
     render_source,
     render_status,
+    render_writing,
 )
 
 logger = logging.getLogger(__name__)
@@ -46,18 +52,6 @@ _DAY = 86_400
 ProgressFn = Callable[..., Any]
 _TRACKED = gr.Progress()
 """Gradio passes its progress bar to a handler parameter whose default is a ``gr.Progress``."""
-
-
-def _assistant_like(model: Assistant, settings: Settings) -> Assistant:
-    """An Assistant on the index in use, sharing ``model``'s embedder (loaded once) and options."""
-    return Assistant(
-        open_index(settings),
-        model.embedder,
-        reference_date=model.reference_date,
-        retrieval=model.retrieval,
-        quotes=model.quotes,
-        refusal=model.refusal,
-    )
 
 
 def _index_line(report: IndexReport, verb: str = "Indexed") -> str:
@@ -78,88 +72,34 @@ def _index_line(report: IndexReport, verb: str = "Indexed") -> str:
 
 
 class WebHandlers:
-    """The UI's event handlers over the current Assistant (replaced after a sync).
+    """The UI's event handlers over ``assistant``, which stays the caller's to close.
 
-    Gradio calls the handlers on its worker threads, several at once; they all use the current
-    Assistant directly (its index may be shared between threads). After a sync, the handlers
-    swap in an Assistant on the new generation: a call that started on the old one finishes on
-    it, and the old one is closed when the last such call ends (``_using``). The handlers own
-    the Assistants they open: the one passed in (whose model and options they share) stays the
-    caller's to close. A sync runs on the thread of the handler that asked for it; answers keep
-    coming from the old generation meanwhile.
+    Gradio calls the handlers on its worker threads, several at once; the Assistant answers
+    from any thread, and a sync (on the thread of the handler that asked for it) leaves the
+    answers under way on the generation they started on.
     """
 
-    def __init__(self, assistant: Assistant, settings: Settings) -> None:
-        self.settings = settings
-        self._syncing = threading.Lock()
-        self._lock = threading.Lock()  # guards the four fields below
-        self._current = _assistant_like(assistant, settings)
-        self._calls: dict[Assistant, int] = {}  # calls under way, per Assistant that has any
-        self._retired: set[Assistant] = set()  # swapped out (or closed): close once unused
-        self._closed = False
-
-    @property
-    def assistant(self) -> Assistant:
-        """The current Assistant (a sync may replace it at any time; see ``_using``)."""
-        return self._current
-
-    @contextmanager
-    def _using(self) -> Iterator[Assistant]:
-        """The current Assistant, kept open until the block ends even if a sync swaps it."""
-        with self._lock:
-            assistant = self._current
-            self._calls[assistant] = self._calls.get(assistant, 0) + 1
-        try:
-            yield assistant
-        finally:
-            with self._lock:
-                self._calls[assistant] -= 1
-                last = self._calls[assistant] == 0
-                if last:
-                    del self._calls[assistant]
-                close = last and assistant in self._retired
-                if close:
-                    self._retired.discard(assistant)
-            if close:
-                assistant.close()
-
-    def _retire(self, assistant: Assistant) -> None:
-        """Close ``assistant`` now if no call uses it, else when the last one ends."""
-        with self._lock:
-            close = assistant not in self._calls
-            if not close:
-                self._retired.add(assistant)
-        if close:
-            assistant.close()
-
-    def close(self) -> None:
-        """Close the handlers' Assistant, once the calls under way on it have finished."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._retire(self._current)
+    def __init__(self, assistant: Assistant, settings: Settings | None = None) -> None:
+        self.assistant = assistant
+        self.settings = settings or assistant.settings
 
     # the index as the page shows it
     def status(self) -> str:
-        with self._using() as assistant:
-            return render_status(assistant.index.status())
+        return render_status(self.assistant.status())
 
     def sources(self) -> list[str]:
-        with self._using() as assistant:
-            return list(assistant.catalog.sources)
+        return list(self.assistant.sources)
 
     def articles(self) -> list[Article]:
         """Every article in the index, without its text."""
-        with self._using() as assistant:
-            return list(assistant.catalog.articles.values())
+        return self.assistant.articles()
 
     def index_view(self) -> tuple[str, Any, str, Any]:
         """(status line, Sources filter choices, corpus list, corpus dropdown) from the index."""
-        with self._using() as assistant:  # all four from the same generation
-            status = render_status(assistant.index.status())
-            sources = list(assistant.catalog.sources)
-            articles = list(assistant.catalog.articles.values())
+        with self.assistant.reading() as index:  # all four from the same generation
+            status = render_status(index.status())
+            sources = list(index.catalog.sources)
+            articles = list(index.catalog.articles.values())
         return (
             status,
             gr.update(choices=sources),
@@ -169,15 +109,10 @@ class WebHandlers:
 
     def page_load(self) -> tuple[str, Any, str, Any]:
         """``index_view`` for a page (re)load, first following a sync made by another process."""
-        if self._syncing.acquire(blocking=False):
-            try:
-                current = current_generation(self.settings.index_dir)
-                if current is not None and current != self._current.index.generation:
-                    self._reopen()
-            except Exception:  # keep serving the generation already open
-                logger.exception("reopening the index on page load failed")
-            finally:
-                self._syncing.release()
+        try:
+            self.assistant.refresh()
+        except Exception:  # keep serving the generation already open
+            logger.exception("reopening the index on page load failed")
         return self.index_view()
 
     @staticmethod
@@ -208,7 +143,8 @@ class WebHandlers:
         since: str | None = None,
         until: str | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], list[Answer], str, str]]:
-        """Yield (chat, history, question box, notice): the question at once, then the answer."""
+        """Yield (chat, history, question box, notice): the question at once, the answer's text
+        as it is written, then the answer with its quote cards."""
         chat, history = list(chat or []), list(history or [])
         question = (question or "").strip()
         if not question:
@@ -218,8 +154,14 @@ class WebHandlers:
         yield [*chat, {"role": "assistant", "content": render_pending()}], history, "", ""
         try:
             filters = self.filters(sources, since, until)
-            with self._using() as assistant:
-                answer = assistant.ask(question, history=history, filters=filters)
+            written = ""
+            for event in self.assistant.stream(question, history=history, filters=filters):
+                if isinstance(event, TextPiece):  # shown as it is written, then replaced
+                    written += event.text
+                    writing = {"role": "assistant", "content": render_writing(written)}
+                    yield [*chat, writing], history, "", ""
+                else:
+                    answer = event
         except (BriefingError, ValueError) as exc:
             chat.append({"role": "assistant", "content": render_error(str(exc))})
             yield chat, history, question, render_error(str(exc))
@@ -269,8 +211,7 @@ class WebHandlers:
         quote = next((q for q in answer.quotes if str(q.n) == n), None)
         if quote is None:
             return render_error(f"Citation [{n}] is not in that answer.")
-        with self._using() as assistant:
-            article = assistant.index.article(quote.article_id)
+        article = self.assistant.article(quote.article_id)
         if article is None:
             return render_error("That article is no longer in the index; ask the question again.")
         if article.text[quote.start : quote.end] != quote.text:
@@ -282,8 +223,7 @@ class WebHandlers:
         """The whole article (source panel), or a notice if it is not in the index."""
         if not article_id:
             return SOURCE_HINT
-        with self._using() as assistant:
-            article = assistant.index.article(article_id)
+        article = self.assistant.article(article_id)
         if article is None:
             return render_error("That article is no longer in the index.")
         return render_article(article)
@@ -299,8 +239,7 @@ class WebHandlers:
         """(the indexed article, its file) or (article or None, why it cannot be deleted)."""
         if not article_id:
             return None, "Choose an article in the list first."
-        with self._using() as assistant:
-            article = assistant.catalog.articles.get(article_id)
+        article = next((a for a in self.assistant.articles() if a.id == article_id), None)
         if article is None:
             return None, "That article is not in the index."
         try:
@@ -342,8 +281,8 @@ class WebHandlers:
 
     def _known_texts(self) -> dict[str, str]:
         """``text_key`` of every indexed article -> its file (for refusing duplicate uploads)."""
-        with self._using() as assistant:
-            return {text_key(a.text): a.locator for a in assistant.index.articles()}
+        with self.assistant.reading() as index:
+            return {text_key(a.text): a.locator for a in index.articles()}
 
     def upload(self, files: Sequence[Any] | None, progress: ProgressFn = _TRACKED) -> tuple:
         """Check and store uploaded files, index them, reopen.
@@ -389,45 +328,34 @@ class WebHandlers:
     def _sync(
         self, progress: ProgressFn, *, rebuild: bool, before: Callable[[], object] | None = None
     ) -> IndexReport | str:
-        """Sync the index and reopen the Assistant on it; a readable message on failure.
-
-        ``before`` (a change to the corpus folder) runs first, while no other sync can start.
+        """Sync the index (the Assistant moves to the new generation); a readable message on
+        failure. ``before`` (a change to the corpus folder) runs first, once no other sync of
+        this Assistant can start.
         """
-        if not self._syncing.acquire(blocking=False):
-            return "An index update is already running; try again when it has finished."
+
+        def change() -> None:
+            if before is None:
+                return
+            try:
+                before()
+            except OSError as exc:
+                logger.exception("changing the corpus folder failed")
+                raise CorpusError(
+                    f"Changing the corpus folder failed ({exc.strerror or exc}); "
+                    "the index is unchanged."
+                ) from exc
+
         try:
-            if before is not None:
-                try:
-                    before()
-                except OSError as exc:
-                    logger.exception("changing the corpus folder failed")
-                    return f"Changing the corpus folder failed ({exc.strerror or exc}); the index is unchanged."
-            report = sync_index(
-                self.settings,
+            return self.assistant.sync(
                 rebuild=rebuild,
-                embedder=self._current.embedder,
                 progress=lambda stage, done, total: progress((done, max(total, 1)), desc=stage),
+                before=change,
             )
-            self._reopen()
-            return report
         except BriefingError as exc:
             return str(exc)
         except Exception as exc:
             logger.exception("index sync failed")
-            return f"Updating the index failed ({type(exc).__name__}: {exc}); the index in use is unchanged."
-        finally:
-            self._syncing.release()
-
-    def _reopen(self) -> None:
-        """Swap in an Assistant on the new generation (same model and options).
-
-        Calls under way finish on the old one, which closes when the last of them ends. Runs
-        only while ``_syncing`` is held, so two swaps never race.
-        """
-        new = _assistant_like(self._current, self.settings)
-        with self._lock:
-            old, self._current = self._current, new
-            closed = self._closed
-        self._retire(old)
-        if closed:  # the handlers were closed during the sync: so is what it opened
-            self._retire(new)
+            return (
+                f"Updating the index failed ({type(exc).__name__}: {exc}); "
+                "the index in use is unchanged."
+            )

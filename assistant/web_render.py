@@ -137,6 +137,11 @@ def render_answer(answer: Answer, turn: int = 0) -> str:
     return lead + "".join(render_quote(q, turn) for q in answer.quotes)
 
 
+def render_writing(text: str) -> str:
+    """An answer's text while it is being written (escaped; the cards come when it ends)."""
+    return f'<div class="briefing-writing" style="white-space: pre-wrap">{_text(text)}</div>'
+
+
 def render_pending() -> str:
     return f'<div class="briefing-pending" style="{_MUTED}">Looking in the articles…</div>'
 

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from refusal_sets import HANDWRITTEN, KNOWN_NAMES, off_topic, swapped_names  # noqa: E402
 
 from assistant import Assistant, Settings  # noqa: E402
-from assistant.answering import Evidence, RefusalPolicy, evidence, refusal_reason  # noqa: E402
+from assistant.answering import Evidence, evidence, refusal_reason
+from assistant.config import RefusalPolicy  # noqa: E402
 from assistant.evaluation import load_queries  # noqa: E402
 from assistant.query import QueryPlan  # noqa: E402
 from assistant.quotes import score_sentences  # noqa: E402
@@ -35,16 +36,17 @@ DATA = ROOT.parent / "shared" / "data" / "multihop-rag"
 
 
 def _evidence(assistant: Assistant, question: str) -> tuple[QueryPlan, Evidence]:
-    plan = assistant.plan(question)
-    passages, dated = assistant._search(question, 10, None, plan)  # as ``ask`` searches
-    scored = score_sentences(
-        question,
-        passages,
-        assistant.catalog.article_text,
-        assistant.index.keywords.idf,
-        assistant.quotes,
-    )
-    found = evidence(plan, passages, scored, assistant.index.keywords.mentions)
+    with assistant.reading() as index:
+        plan = assistant.plan(question, index)
+        passages, dated = assistant._search(index, question, None, None, plan)  # as ``ask``
+        scored = score_sentences(
+            question,
+            passages,
+            index.catalog.article_text,
+            index.keywords.idf,
+            assistant.settings.quotes,
+        )
+        found = evidence(plan, passages, scored, index.keywords.mentions)
     return plan, replace(found, period_only=dated and bool(passages))
 
 
@@ -91,17 +93,18 @@ def main() -> None:
     keys = "  ".join(f"{k:>11}" for k in sets)
     for names_on in (False, True):
         print(f"\nrefuse on names the articles never mention: {names_on}")
-        print(f"min_similarity min_named_similarity min_coverage  {keys}")
+        print(f"min_similarity min_named_similarity min_support_share {keys}")
         best = None
         for sim, named, cov in itertools.product(
             [0.42, 0.45, 0.48, 0.5], [0.2, 0.25, 0.3], [0.1, 0.2, 0.3]
         ):
-            policy = replace(
-                default,
-                min_similarity=sim,
-                min_named_similarity=named,
-                min_coverage=cov,
-                refuse_missing_names=names_on,
+            policy = default.model_copy(
+                update=dict(
+                    min_similarity=sim,
+                    min_named_similarity=named,
+                    min_support_share=cov,
+                    refuse_missing_names=names_on,
+                )
             )
             r = rates(policy)
             print(
@@ -113,7 +116,7 @@ def main() -> None:
         if best:
             (sim, named, cov), r = best
             print(
-                f"best: min_similarity={sim}, min_named_similarity={named}, min_coverage={cov}: "
+                f"best: min_similarity={sim}, min_named_similarity={named}, min_support_share={cov}: "
                 + ", ".join(f"{k} {v:.3f}" for k, v in r.items())
             )
     print("\nwith the defaults", default)

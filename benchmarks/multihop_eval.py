@@ -15,8 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from assistant import Settings, sync_index
-from assistant.api import Assistant
+from assistant import Assistant, Settings, sync_index
 from assistant.evaluation import load_queries, run_eval
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -47,7 +47,7 @@ def forbid_slow_work(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
     def no_model(*args: object, **kwargs: object) -> None:
         raise SlowWork("the model was loaded")
 
-    monkeypatch.setattr("assistant.index.sync_index", no_sync)
+    monkeypatch.setattr("assistant.sync_index", no_sync)
     monkeypatch.setattr("assistant.api.Assistant.open", no_open)
     monkeypatch.setattr("assistant.embedding.load_model", no_model)
     return calls

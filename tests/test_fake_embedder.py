@@ -6,14 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Settings
-from assistant.answering import RefusalPolicy
-from assistant.api import Assistant
-from assistant.embedding import Embedder
-from assistant.index import open_index, sync_index
+from assistant import Assistant, Embedder, RefusalPolicy, Settings, sync_index
 
 from .fakes import HashEmbedder
-
 
 LOOSER = RefusalPolicy(min_similarity=0.15, min_named_similarity=0.05)
 
@@ -35,18 +30,17 @@ def test_index_and_answer_on_the_fake(settings: Settings, tmp_path: Path):
     fake = HashEmbedder()
     report = sync_index(settings, embedder=fake)
     assert report.added and fake.calls
-    with open_index(settings) as index:
-        # the thresholds are MiniLM's; the fake's bag-of-words cosines run lower
-        assistant = Assistant(index, fake, refusal=LOOSER)
+    # the thresholds are MiniLM's; the fake's bag-of-words cosines run lower
+    with Assistant(settings.model_copy(update={"refusal": LOOSER}), fake) as assistant:
         answer = assistant.ask("How many dockworkers went on strike at Calder Bay?")
         assert not answer.refused, answer.answer
         for quote in answer.quotes:
-            assert index.article(quote.article_id).text[quote.start : quote.end] == quote.text
+            assert assistant.article(quote.article_id).text[quote.start : quote.end] == quote.text
         assert assistant.ask("What is the boiling point of liquid nitrogen?").refused
 
 
 @pytest.mark.parametrize("question", ["", "   "])
 def test_blank_questions_are_refused_without_error(settings: Settings, question: str):
     sync_index(settings, embedder=HashEmbedder())
-    with open_index(settings) as index:
-        assert Assistant(index, HashEmbedder()).ask(question).refused
+    with Assistant(settings, HashEmbedder()) as assistant:
+        assert assistant.ask(question).refused

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant import IndexMismatchError, IndexMissingError, Settings, open_index, sync_index
-from assistant.index import current_generation
+from assistant.generations import current_generation
 from assistant.keyword import KeywordIndex
 
 pytestmark = pytest.mark.slow

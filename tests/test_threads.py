@@ -1,6 +1,6 @@
-"""One Assistant, many threads: the store, Chroma and BM25 shared; closing; the web UI's swap.
+"""One Assistant, many threads: the store, Chroma and BM25 shared; closing; generation swaps.
 
-The first two tests are fast (a store written here, fake Assistants); the rest use the real
+The first two tests are fast (a store written here; the fake embedder); the rest use the real
 bundled model and a real Chroma store over the fixture articles, built once for the module.
 """
 
@@ -13,17 +13,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from html import unescape
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from assistant import Assistant, Settings
+from assistant import Assistant, RefusalPolicy, Settings, sync_index
 from assistant.errors import AssistantClosedError, BriefingError
-from assistant.index import sync_index
 from assistant.store import ArticleStore
 from assistant.types import Answer, Article, Chunk, chunk_id
 
 from .conftest import FIXTURE_ARTICLES, SEED_ARTICLE
+from .fakes import HashEmbedder
 
 QUESTIONS = (
     "How many dockworkers stopped work at the Port of Calder Bay?",
@@ -81,70 +80,46 @@ def test_one_store_serves_many_threads(tmp_path: Path):
     store.close()  # twice is fine
 
 
-class _FakeAssistant:
-    """Just enough of an Assistant for the web handlers: one question blocks until let go."""
+class _HeldEmbedder(HashEmbedder):
+    """The fake embedder, whose question vectors wait until the test lets them go."""
 
-    def __init__(self, generation: Path) -> None:
-        self.index = SimpleNamespace(
-            generation=generation,
-            closed=False,
-            status=lambda: {"generation": generation.name, "articles": 0, "chunks": 0},
-        )
-        self.catalog = SimpleNamespace(sources=(), articles={})
-        self.embedder = self.reference_date = self.retrieval = None
-        self.quotes = self.refusal = None
+    def __init__(self) -> None:
+        super().__init__()
         self.asking = threading.Event()
         self.release = threading.Event()
 
-    def ask(self, question: str, history=None, filters=None) -> Answer:
-        if self.index.closed:
-            raise AssistantClosedError()
+    def embed_query(self, text: str) -> list[float]:
         self.asking.set()
         assert self.release.wait(10)
-        if self.index.closed:
-            raise AssertionError("closed while a question was under way")
-        return Answer(question, question, "an answer", refused=True)
-
-    def close(self) -> None:
-        self.index.closed = True
+        return super().embed_query(text)
 
 
-def test_web_swap_closes_the_old_assistant_only_after_its_questions(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    pytest.importorskip("gradio", reason="the web UI needs gradio: pip install -e '.[test]'")
-    from assistant import web_handlers
-
-    index_dir = tmp_path / "index"
-    for name in ("gen-000001", "gen-000002"):
-        (index_dir / name).mkdir(parents=True)
-    (index_dir / "CURRENT").write_text("gen-000001\n")
-    opened: list[_FakeAssistant] = []
-
-    def open_like(model, settings):
-        opened.append(_FakeAssistant(index_dir / f"gen-00000{len(opened) + 1}"))
-        return opened[-1]
-
-    monkeypatch.setattr(web_handlers, "_assistant_like", open_like)
-    callers = _FakeAssistant(index_dir / "gen-000001")
-    ui = web_handlers.WebHandlers(callers, Settings(index_dir=index_dir))
-    old = ui.assistant
+def test_a_sync_swaps_generations_under_a_question_and_closes_the_old_after_it(tmp_path: Path):
+    shutil.copytree(FIXTURE_ARTICLES, tmp_path / "corpus")
+    settings = Settings(corpus=tmp_path / "corpus", index_dir=tmp_path / "index")
+    embedder = _HeldEmbedder()
+    sync_index(settings, embedder=embedder)
+    loose = settings.model_copy(update={"refusal": RefusalPolicy(min_similarity=0.1)})
+    assistant = Assistant(loose, embedder)
+    old = assistant.index
     with ThreadPoolExecutor(1) as pool:
-        asking = pool.submit(lambda: list(ui.ask("Who?", [], [])))
-        assert old.asking.wait(10)
-        (index_dir / "CURRENT").write_text("gen-000002\n")  # a sync made elsewhere
-        ui.page_load()  # swaps while the question is under way
-        new = ui.assistant
-        assert new is not old and new.index.generation.name == "gen-000002"
-        assert not old.index.closed, "closed under a question"
-        old.release.set()
-        *_, (_chat, history, _box, notice) = asking.result()
-    assert notice == "" and history[-1].answer == "an answer"
-    assert old.index.closed and not new.index.closed
-    new.release.set()
-    ui.close()
-    ui.close()
-    assert new.index.closed and not callers.index.closed  # the caller's stays the caller's
+        asking = pool.submit(assistant.ask, "How many dockworkers stopped work at Calder Bay?")
+        assert embedder.asking.wait(10)  # the question has started on the old generation
+        (tmp_path / "corpus" / "pier.md").write_text(
+            "The Sorrel Holm pier has a new gangway, 14 metres long.\n", encoding="utf-8"
+        )
+        report = assistant.sync()
+        assert report.added == 1 and assistant.index is not old
+        assert assistant.index.generation.name == "gen-000002"
+        assert not old.closed, "closed under a question"
+        embedder.release.set()
+        answer = asking.result()
+    assert not answer.refused and answer.quotes
+    assert old.closed and not assistant.index.closed  # closed once its last question ended
+    assert assistant.refresh() is False  # nothing newer on disk
+    assert any("gangway" in q.text for q in assistant.ask("How long is the new gangway?").quotes)
+    assistant.close()
+    assert assistant.index.closed
 
 
 # -- on a real index ---------------------------------------------------------------------------
@@ -244,7 +219,7 @@ def test_closing_under_questions_gives_answers_or_the_closed_error(built: Settin
                 seen.append("answered")
             except AssistantClosedError:
                 seen.append("closed")
-                if shared.index.closed:
+                if shared.index.closed:  # the last question on it has ended
                     break
             if len(seen) == 3:
                 closing.set()
@@ -268,7 +243,7 @@ def test_questions_keep_coming_while_the_web_ui_swaps_generations(built: Setting
     settings = Settings(corpus=tmp_path / "corpus", index_dir=tmp_path / "index")
     callers = Assistant.open(settings, reference_date=date(2023, 12, 1))
     ui = WebHandlers(callers, settings)
-    first = ui.assistant
+    first = ui.assistant.index
     started = [threading.Event() for _ in range(4)]
     stop = threading.Event()
     answered: list[int] = []
@@ -305,12 +280,11 @@ def test_questions_keep_coming_while_the_web_ui_swaps_generations(built: Setting
     for notice, *_view in swaps:
         assert "Indexed" in unescape(notice) and "1 added" in notice, notice
     assert during > 0 and set(notices) == {""}, set(notices)
-    assert ui.assistant is not first and first.index.closed
+    assert ui.assistant.index is not first and first.closed
     assert ui.assistant.index.generation.name == "gen-000003"
     *_, (_chat, history, _box, notice) = ui.ask(
         "When did the Sorrel Holm ferry pier reopen?", [], []
     )
     assert notice == "" and any("Sorrel Holm" in q.text for q in history[-1].quotes)
-    ui.close()
-    assert ui.assistant.index.closed and not callers.index.closed
     callers.close()
+    assert ui.assistant.index.closed

@@ -12,8 +12,11 @@ import pytest
 
 pytest.importorskip("gradio", reason="the web UI needs gradio: pip install -e '.[test]'")
 
-from assistant import Assistant, Settings  # noqa: E402
-from assistant.index import sync_index  # noqa: E402
+from assistant import (  # noqa: E402
+    Assistant,
+    Settings,
+    sync_index,  # noqa: E402
+)
 from assistant.types import Answer, Article, ArticleRef, Quote  # noqa: E402
 from assistant.uploads import article_file, safe_name, store_upload  # noqa: E402
 from assistant.web import (  # noqa: E402
@@ -231,7 +234,6 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     assistant = Assistant.open(settings, reference_date=date(2023, 12, 1))
     ui = WebHandlers(assistant, settings)
     yield ui, settings, root
-    ui.close()
     assistant.close()
 
 
@@ -252,8 +254,12 @@ def test_answer_shows_the_question_at_once_then_the_cards(world):
         ui, "How many dockworkers stopped work at the Port of Calder Bay?"
     )
     first = steps[0][0]
-    assert len(steps) == 2 and "briefing-pending" in first[-1]["content"], first
+    assert "briefing-pending" in first[-1]["content"], first
     assert "dockworkers" in unescape(first[-2]["content"])
+    # then the answer's text as it is written (escaped, no cards), then the cards
+    writing = [step[0][-1]["content"] for step in steps[1:-1]]
+    assert writing and all("briefing-writing" in w and "briefing-card" not in w for w in writing)
+    assert "1,400 dockworkers" in unescape(writing[-1])
     html = last_answer_html(chat)
     text = unescape(html)  # Markdown punctuation is sent as entities
     assert "briefing-card" in html and "1,400 dockworkers" in text
@@ -356,11 +362,11 @@ def test_upload_with_a_path_in_its_name_lands_in_the_corpus(world, tmp_path: Pat
         "---\ntitle: Ferry fares rise\nsource: Harbour Ledger\npublished: 2023-11-21\n---\n\n"
         "The Calder Bay ferry company raised fares by 12 percent on Tuesday, citing fuel costs.\n",
     )
-    before, status_before = ui.assistant, counts(ui.status())
+    before, status_before = ui.assistant.index, counts(ui.status())
     notice, files, status, *_view = ui.upload([str(upload)])
     assert "Saved" in notice and "Indexed" in notice, notice
     assert files is None  # the file box is cleared
-    assert ui.assistant is not before
+    assert ui.assistant.index is not before and before.closed  # moved to the new generation
     assert counts(status) != status_before  # the status line is the index's, after the sync
     _, (chat, history, *_r) = run_ask(
         ui, "By how much did the Calder Bay ferry company raise fares?"
@@ -515,6 +521,6 @@ def test_hostile_article_renders_escaped_everywhere(world, tmp_path: Path):
 @pytest.mark.slow
 def test_rebuild_reports_and_reopens(world):
     ui, _, _ = world
-    before = ui.assistant
+    before = ui.assistant.index
     notice, status, *_view = ui.rebuild()
-    assert "Rebuilt" in notice and "articles" in status and ui.assistant is not before
+    assert "Rebuilt" in notice and "articles" in status and ui.assistant.index is not before

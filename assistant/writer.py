@@ -1,4 +1,4 @@
-"""Build, sync and open the article index. The only module that talks to Chroma.
+"""Write the index: bring it in line with the corpus, one new generation per change.
 
 Layout of ``index_dir`` (see index/README.md)::
 
@@ -20,7 +20,6 @@ import logging
 import secrets
 import shutil
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,14 +34,11 @@ from .embedding import (
     SentenceEmbedder,
     load_tokenizer,
     max_seq_length,
-    model_identity,
     resolve_model_path,
 )
 from .errors import (
     ConfigError,
     CorpusError,
-    IndexMismatchError,
-    IndexMissingError,
     IndexStoreError,
 )
 from .generations import (
@@ -54,69 +50,23 @@ from .generations import (
     point_current_at,
     sync_lock,
 )
-from .keyword import KEYWORD_VERSION, KeywordIndex, build_keyword_index
+from .keyword import build_keyword_index
+from .reader import backend, check_compatible, chroma_client, fingerprint, get_collection
 from .store import ArticleStore
 from .text import keyword_tokens
 from .types import Article, Chunk, IndexReport, Problem
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-SPLITTER_VERSION = "sentences-v1"
-
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: stage is "chunking", "embedding" or "writing"."""
 
 
-def fingerprint(settings: Settings) -> dict[str, Any]:
-    """Everything that changes what the index holds; a mismatch means: rebuild."""
-    return {
-        "format": FORMAT_VERSION,
-        "embedding_model": model_identity(settings.embedding_model),
-        "chunk_tokens": settings.chunk_tokens,
-        "chunk_overlap_tokens": settings.chunk_overlap_tokens,
-        "splitter": SPLITTER_VERSION,
-        "keyword": KEYWORD_VERSION,
-    }
-
-
-def backend(settings: Settings) -> str:
-    if settings.chroma_host:
-        return f"chroma-server://{settings.chroma_host}:{settings.chroma_port}"
-    return "embedded"
-
-
 # -- Chroma --------------------------------------------------------------------------------------
-def _client(settings: Settings, generation: Path) -> Any:
-    import chromadb
-
-    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
-    if settings.chroma_host:
-        try:
-            return chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-            )
-        except Exception as exc:
-            raise IndexStoreError(
-                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
-                f" ({exc}); start it with 'chroma run --path DIR --port {settings.chroma_port}'"
-                " or unset BRIEFING_CHROMA_HOST to use the embedded store"
-            ) from exc
-    return chromadb.PersistentClient(path=str(generation / "chroma"), settings=chroma_settings)
-
-
 def _collection_name(settings: Settings, generation: Path) -> str:
     if settings.chroma_host:  # one server holds many generations: name each one
         return f"{settings.collection}-{generation.name}-{secrets.token_hex(3)}"
     return settings.collection if len(settings.collection) >= 3 else f"{settings.collection}-idx"
-
-
-def _collection(client: Any, name: str, *, create: bool = False) -> Any:
-    if create:
-        return client.get_or_create_collection(
-            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-        )
-    return client.get_collection(name, embedding_function=None)
 
 
 def _copy_vectors(source: Any, target: Any, batch: int) -> None:
@@ -200,7 +150,7 @@ def sync_index(
         old: dict[str, tuple[str, str]] = {}
         if current is not None and not rebuild:
             with ArticleStore(current, readonly=True) as store:
-                _check_compatible(store, settings, current)
+                check_compatible(store, settings, current)
                 old = store.manifest()
         loaded = load_corpus(
             settings.corpus, max_file_bytes=settings.max_file_bytes, prefer=old.keys()
@@ -250,24 +200,6 @@ def sync_index(
         return done
 
 
-def _check_compatible(store: ArticleStore, settings: Settings, generation: Path) -> None:
-    built, wanted = store.get_meta("fingerprint"), fingerprint(settings)
-    if built != wanted:
-        changed = sorted(
-            k for k in set(built or {}) | set(wanted) if (built or {}).get(k) != wanted.get(k)
-        )
-        raise IndexMismatchError(
-            f"The index in {generation.parent} was built with other settings "
-            f"({', '.join(f'{k}: {(built or {}).get(k)!r} -> {wanted.get(k)!r}' for k in changed)}); "
-            "rebuild it with 'briefing index --rebuild'"
-        )
-    if store.get_meta("backend") != backend(settings):
-        raise IndexMismatchError(
-            f"The index in {generation.parent} lives in {store.get_meta('backend')}, but the "
-            f"settings point at {backend(settings)}; rebuild it with 'briefing index --rebuild'"
-        )
-
-
 def _write_generation(
     settings: Settings,
     index_dir: Path,
@@ -289,7 +221,7 @@ def _write_generation(
     else:
         generation.mkdir()
     crash_point("after-copy")
-    client = _client(settings, generation)
+    client = chroma_client(settings, generation)
     store = ArticleStore(generation)
     try:
         collection = _open_target_collection(settings, client, store, base, generation)
@@ -391,14 +323,14 @@ def _open_target_collection(
 ) -> Any:
     if not settings.chroma_host:
         store.set_meta("collection", _collection_name(settings, generation))
-        return _collection(client, store.get_meta("collection"), create=True)
+        return get_collection(client, store.get_meta("collection"), create=True)
     # On a server, the new generation is a new collection, filled from the current one.
     name = _collection_name(settings, generation)
-    target = _collection(client, name, create=True)
+    target = get_collection(client, name, create=True)
     store.set_meta("collection", name)
     if base is not None:
         with ArticleStore(base, readonly=True) as old_store:
-            source = _collection(client, old_store.get_meta("collection"))
+            source = get_collection(client, old_store.get_meta("collection"))
         _copy_vectors(source, target, client.get_max_batch_size())
     return target
 
@@ -433,7 +365,7 @@ def _drop_generation(generation: Path, settings: Settings) -> None:
                 "%s has no readable store (%s); deleting its collections by name", generation, exc
             )
             name = None
-        client = _client(settings, generation)
+        client = chroma_client(settings, generation)
         try:
             names = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
             prefix = f"{settings.collection}-{generation.name}-"
@@ -452,89 +384,3 @@ def _drop_generation(generation: Path, settings: Settings) -> None:
             generation,
             exc,
         )
-
-
-# -- reading ---------------------------------------------------------------------------------
-class Index:
-    """A read-only handle on the current generation: articles, chunks, vectors, keywords.
-
-    One ``Index`` may be shared by any number of threads. The article store takes turns on
-    its one SQLite connection (see ``ArticleStore``). Chroma's clients are queried from several
-    threads at once, unguarded: its maintainers call the local clients thread safe
-    (chroma-core/chroma#1215, #1240), the server client's ``httpx.Client`` "can be shared
-    between threads", and ``tests/test_threads.py`` asks from 8 threads at once. The BM25 index
-    is numpy arrays that a search only reads; it is loaded once, under a lock. ``close()`` may
-    be called more than once; ``closed`` says whether it was.
-    """
-
-    def __init__(self, settings: Settings, generation: Path) -> None:
-        self.settings = settings
-        self.generation = generation
-        self.store = ArticleStore(generation, readonly=True)
-        _check_compatible(self.store, settings, generation)
-        self._client = _client(settings, generation)
-        self.collection = _collection(self._client, self.store.get_meta("collection"))
-        self._keywords: KeywordIndex | None = None
-        self._lock = threading.Lock()  # the lazy BM25 load and close
-        self._closed = False
-
-    @property
-    def keywords(self) -> KeywordIndex:
-        if self._keywords is None:
-            with self._lock:  # the first questions of several threads load it once
-                if self._keywords is None:
-                    self._keywords = KeywordIndex(self.generation)
-        return self._keywords
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def article(self, article_id: str) -> Article | None:
-        return self.store.article(article_id)
-
-    def articles(self) -> list[Article]:
-        return list(self.store.articles())
-
-    def chunks(self) -> list[Chunk]:
-        return list(self.store.chunks())
-
-    def count_articles(self) -> int:
-        return self.store.count_articles()
-
-    def count_chunks(self) -> int:
-        return self.store.count_chunks()
-
-    def status(self) -> dict[str, Any]:
-        built = self.store.get_meta("built_at")
-        return {
-            "generation": self.generation.name,
-            "articles": self.count_articles(),
-            "chunks": self.count_chunks(),
-            "built_at": built,
-            "backend": self.store.get_meta("backend"),
-        }
-
-    def close(self) -> None:
-        """Release the store and the Chroma client; closing twice is fine."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self.store.close()
-        self._client.close()
-
-    def __enter__(self) -> Index:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def open_index(settings: Settings | None = None) -> Index:
-    """Open the index in use. Raises ``IndexMissingError`` if none was built yet."""
-    settings = settings or Settings()
-    generation = current_generation(settings.index_dir)
-    if generation is None:
-        raise IndexMissingError(f"No index in {settings.index_dir}; build it with 'briefing index'")
-    return Index(settings, generation)

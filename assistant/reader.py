@@ -1,0 +1,309 @@
+"""Read the index in use: the one module that queries it.
+
+``open_index`` opens the generation ``CURRENT`` names (see ``generations``) and checks it was
+built with the settings in use. An ``Index`` serves every read a question makes: article texts
+and headers (``catalog``), BM25 (``keyword_search``) and the Chroma collection
+(``dense_search``). The writer (``writer.sync_index``) makes generations; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Settings
+from .embedding import model_identity
+from .errors import IndexMismatchError, IndexMissingError, IndexStoreError
+from .generations import current_generation
+from .keyword import KEYWORD_VERSION, KeywordIndex
+from .store import ArticleStore
+from .types import Article, Chunk, Filters, Passage
+
+FORMAT_VERSION = 1
+SPLITTER_VERSION = "sentences-v1"
+
+
+def fingerprint(settings: Settings) -> dict[str, Any]:
+    """Everything that changes what the index holds; a mismatch means: rebuild."""
+    return {
+        "format": FORMAT_VERSION,
+        "embedding_model": model_identity(settings.embedding_model),
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap_tokens": settings.chunk_overlap_tokens,
+        "splitter": SPLITTER_VERSION,
+        "keyword": KEYWORD_VERSION,
+    }
+
+
+def backend(settings: Settings) -> str:
+    if settings.chroma_host:
+        return f"chroma-server://{settings.chroma_host}:{settings.chroma_port}"
+    return "embedded"
+
+
+# -- Chroma -------------------------------------------------------------------------------------
+def chroma_client(settings: Settings, generation: Path) -> Any:
+    import chromadb
+
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+        except Exception as exc:
+            raise IndexStoreError(
+                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+                f" ({exc}); start it with 'chroma run --path DIR --port {settings.chroma_port}'"
+                " or unset BRIEFING_CHROMA_HOST to use the embedded store"
+            ) from exc
+    return chromadb.PersistentClient(path=str(generation / "chroma"), settings=chroma_settings)
+
+
+def get_collection(client: Any, name: str, *, create: bool = False) -> Any:
+    if create:
+        return client.get_or_create_collection(
+            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+    return client.get_collection(name, embedding_function=None)
+
+
+def check_compatible(store: ArticleStore, settings: Settings, generation: Path) -> None:
+    built, wanted = store.get_meta("fingerprint"), fingerprint(settings)
+    if built != wanted:
+        changed = sorted(
+            k for k in set(built or {}) | set(wanted) if (built or {}).get(k) != wanted.get(k)
+        )
+        raise IndexMismatchError(
+            f"The index in {generation.parent} was built with other settings "
+            f"({', '.join(f'{k}: {(built or {}).get(k)!r} -> {wanted.get(k)!r}' for k in changed)}); "
+            "rebuild it with 'briefing index --rebuild'"
+        )
+    if store.get_meta("backend") != backend(settings):
+        raise IndexMismatchError(
+            f"The index in {generation.parent} lives in {store.get_meta('backend')}, but the "
+            f"settings point at {backend(settings)}; rebuild it with 'briefing index --rebuild'"
+        )
+
+
+@dataclass(frozen=True)
+class _ChunkRow:
+    article_id: str
+    start: int
+    end: int
+    sentences: tuple[tuple[int, int], ...]
+
+
+class Catalog:
+    """Chunk spans and article headers of an index, in memory, for filters and passages.
+
+    Built once per ``Index`` (``Index.catalog``); keeps up to ``cache_size`` article texts.
+    """
+
+    def __init__(self, index: Index, cache_size: int = 256) -> None:
+        self.index = index
+        self.cache_size = cache_size
+        self.articles: dict[str, Article] = {a.id: a for a in index.store.article_headers()}
+        self.chunks: dict[str, _ChunkRow] = {
+            cid: _ChunkRow(aid, s, e, sents) for cid, aid, s, e, sents in index.store.chunk_spans()
+        }
+        self.sources: tuple[str, ...] = tuple(
+            sorted({a.source for a in self.articles.values() if a.source})
+        )
+        self._texts: dict[str, str] = {}
+
+    def date_span(self) -> tuple[str | None, str | None]:
+        """The first and last publication dates (ISO) of the articles, None when undated."""
+        dates = sorted(a.published for a in self.articles.values() if a.published)
+        return (dates[0], dates[-1]) if dates else (None, None)
+
+    @cached_property
+    def _keyword_articles(self) -> np.ndarray:
+        ids = self.index.keywords.ids
+        return np.array([self.chunks[c].article_id for c in ids], dtype=object)
+
+    def article_text(self, article_id: str) -> str:
+        text = self._texts.get(article_id)
+        if text is None:
+            article = self.index.store.article(article_id)
+            text = article.text if article else ""
+            if len(self._texts) >= self.cache_size:
+                self._texts.clear()
+            self._texts[article_id] = text
+        return text
+
+    def allowed_articles(self, filters: Filters, sources: Sequence[str] = ()) -> set[str] | None:
+        """Article ids passing the filters (and, if given, from one of ``sources``); None = all."""
+        wanted_sources: set[str] | None = None
+        for group in (filters.sources, sources):
+            if group:
+                wanted_sources = (
+                    set(group) if wanted_sources is None else wanted_sources & set(group)
+                )
+        if wanted_sources is None and filters.is_empty():
+            return None
+        allowed = set()
+        for aid, a in self.articles.items():
+            if wanted_sources is not None and a.source not in wanted_sources:
+                continue
+            if filters.article_ids and aid not in filters.article_ids:
+                continue
+            if filters.start_ts is not None and (
+                a.published_ts is None or a.published_ts < filters.start_ts
+            ):
+                continue
+            if filters.end_ts is not None and (
+                a.published_ts is None or a.published_ts >= filters.end_ts
+            ):
+                continue
+            allowed.add(aid)
+        return allowed
+
+    def keyword_mask(self, allowed: set[str] | None) -> np.ndarray | None:
+        if allowed is None:
+            return None
+        return np.isin(self._keyword_articles, list(allowed)).astype(np.float32)
+
+    def passage(self, chunk_id: str, score: float, stages: dict[str, float]) -> Passage:
+        row = self.chunks[chunk_id]
+        a = self.articles[row.article_id]
+        return Passage(
+            chunk_id=chunk_id,
+            article_id=row.article_id,
+            start=row.start,
+            end=row.end,
+            text=self.article_text(row.article_id)[row.start : row.end],
+            title=a.title,
+            source=a.source,
+            published=a.published,
+            url=a.url,
+            sentences=row.sentences,
+            score=score,
+            stages=stages,
+        )
+
+
+class Index:
+    """A read-only handle on the current generation: articles, chunks, vectors, keywords.
+
+    One ``Index`` may be shared by any number of threads. The article store takes turns on
+    its one SQLite connection (see ``ArticleStore``). Chroma's clients are queried from several
+    threads at once, unguarded: its maintainers call the local clients thread safe
+    (chroma-core/chroma#1215, #1240), the server client's ``httpx.Client`` "can be shared
+    between threads", and ``tests/test_threads.py`` asks from 8 threads at once. The BM25 index
+    is numpy arrays that a search only reads; it is loaded once, under a lock. ``close()`` may
+    be called more than once; ``closed`` says whether it was.
+    """
+
+    def __init__(self, settings: Settings, generation: Path) -> None:
+        self.settings = settings
+        self.generation = generation
+        self.store = ArticleStore(generation, readonly=True)
+        check_compatible(self.store, settings, generation)
+        self._client = chroma_client(settings, generation)
+        self.collection = get_collection(self._client, self.store.get_meta("collection"))
+        self._keywords: KeywordIndex | None = None
+        self._catalog: Catalog | None = None
+        self._lock = threading.Lock()  # the lazy loads and close
+        self._closed = False
+
+    @property
+    def keywords(self) -> KeywordIndex:
+        if self._keywords is None:
+            with self._lock:  # the first questions of several threads load it once
+                if self._keywords is None:
+                    self._keywords = KeywordIndex(self.generation)
+        return self._keywords
+
+    @property
+    def catalog(self) -> Catalog:
+        """Article headers, chunk spans and a cache of article texts, read once."""
+        if self._catalog is None:
+            with self._lock:
+                if self._catalog is None:
+                    self._catalog = Catalog(self, self.settings.article_cache)
+        return self._catalog
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def keyword_search(self, query: str, k: int, allowed: set[str] | None = None) -> list[str]:
+        """Chunk ids ranked by BM25 among the ``allowed`` articles (None: all of them)."""
+        if allowed is not None and not allowed:
+            return []
+        hits = self.keywords.search(query, k, mask=self.catalog.keyword_mask(allowed))
+        return [cid for cid, _score in hits]
+
+    def dense_search(
+        self, vector: Sequence[float], k: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) nearest ``vector``, among the ``allowed`` articles."""
+        if allowed is not None and not allowed:
+            return []
+        where: dict[str, Any] | None = None
+        if allowed is not None:
+            where = {"article_id": {"$in": sorted(allowed)}}
+        found = self.collection.query(
+            query_embeddings=[list(vector)],
+            n_results=max(1, min(k, len(self.catalog.chunks))),
+            where=where,
+            include=["distances"],
+        )
+        ids, distances = found["ids"][0], found["distances"][0]
+        return [(cid, 1.0 - d) for cid, d in zip(ids, distances, strict=True)]
+
+    def article(self, article_id: str) -> Article | None:
+        return self.store.article(article_id)
+
+    def articles(self) -> list[Article]:
+        return list(self.store.articles())
+
+    def chunks(self) -> list[Chunk]:
+        return list(self.store.chunks())
+
+    def count_articles(self) -> int:
+        return self.store.count_articles()
+
+    def count_chunks(self) -> int:
+        return self.store.count_chunks()
+
+    def status(self) -> dict[str, Any]:
+        built = self.store.get_meta("built_at")
+        return {
+            "generation": self.generation.name,
+            "articles": self.count_articles(),
+            "chunks": self.count_chunks(),
+            "built_at": built,
+            "backend": self.store.get_meta("backend"),
+        }
+
+    def close(self) -> None:
+        """Release the store and the Chroma client; closing twice is fine."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self.store.close()
+        self._client.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_index(settings: Settings | None = None) -> Index:
+    """Open the index in use. Raises ``IndexMissingError`` if none was built yet."""
+    settings = settings or Settings()
+    generation = current_generation(settings.index_dir)
+    if generation is None:
+        raise IndexMissingError(f"No index in {settings.index_dir}; build it with 'briefing index'")
+    return Index(settings, generation)
