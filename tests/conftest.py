@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Settings
+from assistant import Settings, sync_index
 
 DATA = Path(__file__).parent / "data"
 FIXTURE_ARTICLES = DATA / "articles"
@@ -34,3 +34,34 @@ def corpus_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(corpus_dir: Path, tmp_path: Path) -> Settings:
     return Settings(corpus=corpus_dir, index_dir=tmp_path / "index")
+
+
+@pytest.fixture(scope="session")
+def fake_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The fixture articles and the seed, indexed once per session with the fake embedder.
+
+    Read it, never sync it: a test that changes the index copies it (``fake_index_copy``).
+    The refusal thresholds are MiniLM's; the fake's bag-of-words cosines run lower.
+    """
+    from .fakes import HashEmbedder
+
+    root = tmp_path_factory.mktemp("fake-index")
+    shutil.copytree(FIXTURE_ARTICLES, root / "corpus")
+    shutil.copy(SEED_ARTICLE, root / "corpus" / "article-000.txt")
+    settings = Settings(
+        corpus=root / "corpus",
+        index_dir=root / "index",
+        refusal={"min_similarity": 0.15, "min_named_similarity": 0.05},
+    )
+    sync_index(settings, embedder=HashEmbedder())
+    return settings
+
+
+@pytest.fixture
+def fake_index_copy(fake_index: Settings, tmp_path: Path) -> Settings:
+    """A copy of ``fake_index`` (corpus and index) that a test may change."""
+    shutil.copytree(fake_index.corpus, tmp_path / "corpus")
+    shutil.copytree(fake_index.index_dir, tmp_path / "index")
+    return fake_index.model_copy(
+        update={"corpus": tmp_path / "corpus", "index_dir": tmp_path / "index"}
+    )

@@ -133,6 +133,11 @@ def test_bad_setting_in_the_environment_is_one_line(
     assert code == EXIT_ERROR
     assert err.startswith("error: invalid setting (BRIEFING_CHUNK_TOKENS:")
     assert len(err.strip().splitlines()) == 1
+    monkeypatch.delenv("BRIEFING_CHUNK_TOKENS")
+    monkeypatch.setenv("BRIEFING_REFUSAL__MIN_SIMILARITY", "2")  # a cosine is at most 1
+    code, err = run(["ask", "What happened?"], capsys)
+    assert code == EXIT_ERROR
+    assert err.startswith("error: invalid setting (BRIEFING_REFUSAL__MIN_SIMILARITY:"), err
 
 
 # -- eval ----------------------------------------------------------------------------------
