@@ -20,9 +20,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from . import BriefingError, ConfigError, Settings
 from . import cli_checks as checks
-from .config import Settings
-from .errors import BriefingError, ConfigError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
 DAY = checks.DAY

@@ -43,6 +43,10 @@ class Problem:
     path: str
     reason: str
     skipped: bool = True
+    forget: bool = False
+    """What the index holds from ``path`` goes too: it must never be indexed (a link out of the
+    corpus, a device). Otherwise a skipped file keeps what the index holds from it, so a file
+    that fails to read once (a half-written save) does not vanish from the answers."""
 
     def __str__(self) -> str:
         kind = "skipped" if self.skipped else "warning"

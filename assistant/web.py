@@ -21,9 +21,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from .api import Assistant
-from .config import Settings
-from .errors import ConfigError
+from . import Assistant, ConfigError, Settings
 from .web_handlers import WebHandlers
 from .web_render import (
     CITE_BOX,

@@ -110,8 +110,9 @@ def _plan(
     articles: Sequence[Article], old: dict[str, tuple[str, str]], problems: Sequence[Problem]
 ) -> _Plan:
     new = {a.id: a for a in articles}
-    # A file that failed to read this run keeps what the index already holds from it.
-    failed_files = {p.path.split("#")[0] for p in problems if p.skipped}
+    # A file that failed to read this run keeps what the index already holds from it, unless
+    # it must never be indexed (``Problem.forget``).
+    failed_files = {p.path.split("#")[0] for p in problems if p.skipped and not p.forget}
     added = [a for a in articles if a.id not in old]
     updated = [a for a in articles if a.id in old and old[a.id][0] != a.content_hash]
     removed = [
