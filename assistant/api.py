@@ -12,6 +12,7 @@ to the new generation between questions.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -44,6 +45,8 @@ from .writer import Progress, sync_index
 
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
+
+logger = logging.getLogger(__name__)
 
 
 class Assistant:
@@ -80,7 +83,8 @@ class Assistant:
         self._calls: dict[Index, int] = {}  # questions under way, per generation that has any
         self._retired: set[Index] = set()  # swapped out: closed when its last question ends
         self._closed = False
-        self._syncing = threading.Lock()
+        self._syncing = threading.Lock()  # held while a sync of this Assistant runs
+        self._moving = threading.Lock()  # held while it moves to a newer generation
 
     @classmethod
     def open(
@@ -128,9 +132,14 @@ class Assistant:
     def reading(self) -> Iterator[Index]:
         """The current generation, kept open until the block ends even if a sync swaps it.
 
-        Use it for several reads that must agree (a count and a list). Raises
-        ``AssistantClosedError`` once the Assistant is closed.
+        Use it for several reads that must agree (a count and a list). A generation that a
+        sync of another process made since is followed first. Raises ``AssistantClosedError``
+        once the Assistant is closed.
         """
+        try:
+            self.refresh()
+        except BriefingError as exc:  # e.g. rebuilt with other settings: keep the one open
+            logger.warning("staying on %s: %s", self._index.generation.name, exc)
         with self._lock:
             if self._closed:
                 raise AssistantClosedError()
@@ -192,7 +201,8 @@ class Assistant:
             report = sync_index(
                 self.settings, rebuild=rebuild, progress=progress, embedder=self.embedder
             )
-            self._follow_current()
+            with self._moving:
+                self._follow_current()
             return report
         finally:
             self._syncing.release()
@@ -200,14 +210,17 @@ class Assistant:
     def refresh(self) -> bool:
         """Move to the generation ``CURRENT`` names if another process synced; True if moved.
 
-        Does nothing while a sync of this Assistant runs (it moves when it ends).
+        Every question does this first (reading ``CURRENT`` costs microseconds). Does nothing
+        while a sync of this Assistant runs (it moves when it ends).
         """
-        if self._closed or not self._syncing.acquire(blocking=False):
+        if self._closed or self._syncing.locked():
+            return False
+        if not self._moving.acquire(blocking=False):  # another thread is moving it already
             return False
         try:
             return self._follow_current()
         finally:
-            self._syncing.release()
+            self._moving.release()
 
     def _follow_current(self) -> bool:
         current = current_generation(self.settings.index_dir)

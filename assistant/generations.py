@@ -4,6 +4,15 @@ A generation is a folder ``gen-NNNNNN`` holding one complete index. ``CURRENT`` 
 in use; it is only ever replaced whole (write a temporary file, fsync, rename, fsync the folder),
 so a reader sees either the old generation or the new one, never a mix.
 
+Readers and syncs of other processes meet through two lock files in each generation:
+
+- ``readers.lock``: every open ``Index`` holds a shared lock on it (its *lease*) until it is
+  closed; a sync deletes an old generation only when it can take the lock exclusively, so a
+  server that has not moved to the new generation yet keeps a whole index.
+- ``opening.lock``: Chroma writes into its folder when a client starts and on the first query
+  (its bookkeeping and the HNSW files), so opening a reader and copying a generation for a sync
+  take turns on this lock; a copy never catches a reader half-way through those writes.
+
 ``crash_point(name)`` marks each stage of a sync where a ``kill -9`` must leave a usable index.
 It does nothing unless the test hook ``BRIEFING_CRASH_AT`` names that point; then the process
 kills itself with SIGKILL there (``tests/test_index_crash.py`` does this to real
@@ -12,6 +21,7 @@ kills itself with SIGKILL there (``tests/test_index_crash.py`` does this to real
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -20,7 +30,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import IndexBusyError
+from .errors import IndexBusyError, IndexMissingError, IndexStoreError
+
+LEASE_FILE = "readers.lock"
+OPENING_FILE = "opening.lock"
+LOCK_FILES = (LEASE_FILE, OPENING_FILE)
 
 CURRENT_FILE = "CURRENT"
 _GEN = re.compile(r"^gen-(\d{6})$")
@@ -94,7 +108,18 @@ def fsync_tree(root: Path) -> None:
 
 @contextmanager
 def sync_lock(index_dir: Path) -> Iterator[None]:
-    with open(index_dir / "lock", "w") as handle:
+    """Held while a sync runs; ``IndexBusyError`` if another one holds it."""
+    try:
+        handle = open(index_dir / "lock", "w")  # closed by the with below
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        raise IndexStoreError(
+            f"Cannot write in {index_dir} ({exc.strerror}): the index is read-only. It still "
+            "answers questions; to sync it, make the folder writable or copy it elsewhere and "
+            "set BRIEFING_INDEX_DIR"
+        ) from exc
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -109,3 +134,93 @@ def next_generation(index_dir: Path) -> Path:
     existing = list_generations(index_dir)
     number = int(existing[-1].name.removeprefix("gen-")) + 1 if existing else 1
     return index_dir / f"gen-{number:06d}"
+
+
+def _lock_fd(path: Path) -> int | None:
+    """A descriptor to lock ``path`` with (made if missing); None on a read-only disk where it
+    is missing (no sync can run there, so there is nothing to take turns with)."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+    try:
+        return os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        if path.parent.is_dir():
+            return None
+        raise
+
+
+class Lease:
+    """A reader's shared lock on one generation, which a sync will not delete while it is held."""
+
+    def __init__(self, generation: Path, fd: int | None) -> None:
+        self.generation = generation
+        self._fd = fd
+
+    def release(self) -> None:
+        """Let syncs delete the generation; releasing twice is fine."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops its lock
+
+
+def lease_current(index_dir: Path, attempts: int = 5) -> Lease:
+    """A lease on the generation ``CURRENT`` names, taken so that a sync cannot delete it.
+
+    A sync deletes a generation while it holds its lock exclusively: taking the shared lock
+    waits for that, and a generation found gone afterwards sends us back to ``CURRENT``.
+    Raises ``IndexMissingError`` when no index was built.
+    """
+    for _ in range(attempts):
+        generation = current_generation(index_dir)
+        if generation is None:
+            break
+        try:
+            fd = _lock_fd(generation / LEASE_FILE)
+        except FileNotFoundError:  # deleted between reading CURRENT and here
+            continue
+        if fd is None:
+            return Lease(generation, None)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        if os.fstat(fd).st_nlink and (generation / LEASE_FILE).exists():
+            return Lease(generation, fd)
+        os.close(fd)  # the generation was deleted while we waited: read CURRENT again
+    raise IndexMissingError(f"No index in {index_dir}; build it with 'briefing index'")
+
+
+@contextmanager
+def unleased(generation: Path) -> Iterator[bool]:
+    """Whether no reader holds a lease on ``generation``; while True, none can take one."""
+    try:
+        fd = _lock_fd(generation / LEASE_FILE)
+    except FileNotFoundError:
+        yield True
+        return
+    if fd is None:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def opening(generation: Path) -> Iterator[None]:
+    """Exclusive while a reader opens ``generation`` or a sync copies it (see the module)."""
+    fd = _lock_fd(generation / OPENING_FILE)
+    if fd is None:  # a read-only disk: nothing writes there, nothing to take turns with
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

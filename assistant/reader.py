@@ -8,6 +8,10 @@ and headers (``catalog``), BM25 (``keyword_search``) and the Chroma collection
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,11 +23,13 @@ import numpy as np
 
 from .config import Settings
 from .embedding import model_identity
-from .errors import IndexMismatchError, IndexMissingError, IndexStoreError
-from .generations import current_generation
+from .errors import IndexMismatchError, IndexStoreError
+from .generations import Lease, lease_current, opening
 from .keyword import KEYWORD_VERSION, KeywordIndex
 from .store import ArticleStore
 from .types import Article, Chunk, Filters, Passage
+
+logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 SPLITTER_VERSION = "sentences-v1"
@@ -48,7 +54,9 @@ def backend(settings: Settings) -> str:
 
 
 # -- Chroma -------------------------------------------------------------------------------------
-def chroma_client(settings: Settings, generation: Path) -> Any:
+def chroma_client(settings: Settings, generation: Path, folder: Path | None = None) -> Any:
+    """A Chroma client: on the server settings name, else on ``folder`` (default: the
+    generation's ``chroma/``)."""
     import chromadb
 
     chroma_settings = chromadb.Settings(anonymized_telemetry=False)
@@ -63,7 +71,8 @@ def chroma_client(settings: Settings, generation: Path) -> Any:
                 f" ({exc}); start it with 'chroma run --path DIR --port {settings.chroma_port}'"
                 " or unset BRIEFING_CHROMA_HOST to use the embedded store"
             ) from exc
-    return chromadb.PersistentClient(path=str(generation / "chroma"), settings=chroma_settings)
+    path = folder or generation / "chroma"
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
 def get_collection(client: Any, name: str, *, create: bool = False) -> Any:
@@ -201,17 +210,49 @@ class Index:
     be called more than once; ``closed`` says whether it was.
     """
 
-    def __init__(self, settings: Settings, generation: Path) -> None:
+    def __init__(self, settings: Settings, generation: Path, lease: Lease | None = None) -> None:
         self.settings = settings
         self.generation = generation
-        self.store = ArticleStore(generation, readonly=True)
-        check_compatible(self.store, settings, generation)
-        self._client = chroma_client(settings, generation)
-        self.collection = get_collection(self._client, self.store.get_meta("collection"))
+        self._lease = lease
+        self._private: Path | None = None  # a copy of a read-only generation's vectors
         self._keywords: KeywordIndex | None = None
         self._catalog: Catalog | None = None
         self._lock = threading.Lock()  # the lazy loads and close
         self._closed = False
+        self.store = ArticleStore(generation, readonly=True)
+        try:
+            check_compatible(self.store, settings, generation)
+            with opening(generation):  # Chroma writes now and on the first query; see below
+                self._client = self._open_chroma()
+                self.collection = get_collection(self._client, self.store.get_meta("collection"))
+                if not settings.chroma_host:
+                    first_query(self.collection)
+        except BaseException:
+            self.store.close()
+            self._drop_private()
+            if lease is not None:
+                lease.release()
+            raise
+
+    def _open_chroma(self) -> Any:
+        """The Chroma client; on a disk this process may not write, on a private copy.
+
+        An embedded Chroma store writes into its folder whenever a client starts (it has no
+        read-only mode: chroma-core/chroma#1438), so a read-only index is read from a copy of
+        its ``chroma/`` folder in the temporary folder, deleted on ``close()``.
+        """
+        folder = self.generation / "chroma"
+        if self.settings.chroma_host or _writable(folder):
+            return chroma_client(self.settings, self.generation)
+        self._private = Path(tempfile.mkdtemp(prefix="briefing-readonly-"))
+        shutil.copytree(folder, self._private / "chroma")
+        logger.info("%s is read-only: reading its vectors from a copy in %s", folder, self._private)
+        return chroma_client(self.settings, self.generation, self._private / "chroma")
+
+    def _drop_private(self) -> None:
+        if self._private is not None:
+            shutil.rmtree(self._private, ignore_errors=True)
+            self._private = None
 
     @property
     def keywords(self) -> KeywordIndex:
@@ -292,6 +333,9 @@ class Index:
             self._closed = True
         self.store.close()
         self._client.close()
+        self._drop_private()
+        if self._lease is not None:
+            self._lease.release()  # a sync may delete this generation now
 
     def __enter__(self) -> Index:
         return self
@@ -301,9 +345,29 @@ class Index:
 
 
 def open_index(settings: Settings | None = None) -> Index:
-    """Open the index in use. Raises ``IndexMissingError`` if none was built yet."""
+    """Open the index in use. Raises ``IndexMissingError`` if none was built yet.
+
+    The ``Index`` holds a lease on its generation (``generations.lease_current``): a sync in
+    any process leaves that generation whole until the Index is closed.
+    """
     settings = settings or Settings()
-    generation = current_generation(settings.index_dir)
-    if generation is None:
-        raise IndexMissingError(f"No index in {settings.index_dir}; build it with 'briefing index'")
-    return Index(settings, generation)
+    lease = lease_current(settings.index_dir)
+    return Index(settings, lease.generation, lease)
+
+
+def first_query(collection: Any) -> None:
+    """Query an embedded collection once: Chroma's writes on a first query (it loads the HNSW
+    index and saves it back) then happen where the caller chose, not under a later question."""
+    sample = collection.peek(limit=1)
+    vectors = sample.get("embeddings")
+    if vectors is not None and len(vectors):
+        collection.query(query_embeddings=[list(vectors[0])], n_results=1, include=[])
+
+
+def _writable(folder: Path) -> bool:
+    """Whether this process may write into ``folder`` (also False on a read-only mount)."""
+    try:
+        read_only_mount = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+    return not read_only_mount and os.access(folder, os.W_OK)

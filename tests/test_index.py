@@ -135,12 +135,13 @@ def test_a_failed_run_leaves_the_index_in_use_untouched(settings: Settings, corp
     with pytest.raises(RuntimeError):
         sync_index(settings, embedder=Exploding())
     assert current_generation(settings.index_dir) == before
+    assert list(settings.index_dir.glob("gen-*")) == [before]  # the half-written one is gone
     assert "fresh.txt" not in assert_consistent(settings)
     report = sync_index(settings)
     assert report.added == 1
     assert "fresh.txt" in assert_consistent(settings)
     gens = sorted(p.name for p in settings.index_dir.glob("gen-*"))
-    assert len(gens) == 2  # the one in use and the one before it; the failed one is gone
+    assert gens == [report.generation]  # no reader had the old one open
 
 
 def test_cli_exit_status_and_summary(

@@ -141,7 +141,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     sync_index(settings)
     first = chunk_counts(settings)
     edit(settings.corpus, FIRST_EDIT)
-    sync_index(settings)  # so that the next sync has an old generation to delete
+    sync_index(settings)  # so that the killed sync has an old generation to delete
     reference = copy_index(settings, root / "reference")
     edit(reference.corpus, SECOND_EDIT)
     sync_index(reference)
@@ -167,7 +167,8 @@ def kill_then_sync(
     assert (changed, report.generation) == (0 if swapped else 1, "gen-000003")
     assert chunk_counts(settings) == after
     assert_consistent(settings)
-    assert [g.name for g in list_generations(settings.index_dir)] == ["gen-000002", "gen-000003"]
+    # no reader holds the old generation open, so only the one in use is left
+    assert [g.name for g in list_generations(settings.index_dir)] == ["gen-000003"]
     assert not (settings.index_dir / ".CURRENT.tmp").exists()
 
 

@@ -82,11 +82,16 @@ def test_index_into_a_chroma_server(settings: Settings, corpus_dir: Path, chroma
     (corpus_dir / "extra.txt").write_text(
         "Extra headline\nA bridge reopened on Sunday.\n", encoding="utf-8"
     )
+    reader = open_index(remote)  # a server still answering from the third generation
     fourth = sync_index(remote)
     assert fourth.added == 1
     assert_consistent(remote)
-    # only the generation in use and the one before it stay on the server
+    # the generation in use, and the one a reader still has open; nothing older
     assert len(server.list_collections()) == 2
+    assert reader.dense_search([1.0] + [0.0] * 383, k=1)  # its collection still answers
+    reader.close()
+    sync_index(remote)  # a no-op sync still clears what no reader holds
+    assert len(server.list_collections()) == 1
 
     # the embedded store and the server are not mixed up silently
     from assistant import IndexMismatchError
