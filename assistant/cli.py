@@ -343,6 +343,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the index in use is unchanged", file=sys.stderr)
         return EXIT_ERROR
+    except Exception as exc:  # Chroma's errors and our bugs: one line; -v shows the traceback
+        logger.info("details", exc_info=True)
+        store = type(exc).__module__.startswith("chromadb")
+        what = "the vector store (Chroma) failed" if store else "unexpected error"
+        print(
+            f"error: {what}: {type(exc).__name__}: {exc}; the index in use is unchanged "
+            "(run with -v for details" + ("" if store else ", and please report it") + ")",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -289,3 +289,22 @@ def test_port_in_use_fails_before_loading_anything(
         code, err = run(["serve", "--host", "127.0.0.1", "--port", str(port)], capsys)
     assert code == EXIT_ERROR
     assert err.startswith(f"error: cannot serve on 127.0.0.1:{port}") and "--port" in err
+
+
+@pytest.mark.parametrize("store", [True, False], ids=["chroma", "other"])
+def test_an_unexpected_error_is_one_line(
+    store: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    from chromadb.errors import InternalError
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise InternalError("Failed to apply logs") if store else ZeroDivisionError("oops")
+
+    monkeypatch.setattr("assistant.sync_index", failing)
+    code, err = run(["index", "-q"], capsys)
+    assert code == EXIT_ERROR and len(err.strip().splitlines()) == 1, err
+    if store:
+        assert err.startswith("error: the vector store (Chroma) failed: InternalError: Failed")
+    else:
+        assert err.startswith("error: unexpected error: ZeroDivisionError: oops;")
+        assert "please report it" in err
