@@ -8,28 +8,36 @@ A corpus is a folder (walked recursively, hidden entries skipped) or one file. F
   gzipped: records like ``{title, body, source, published_at, url, author}``.
 
 A bad file or record never stops the load: it becomes a ``Problem`` that says what is wrong
-and what to do, and the other articles are still read.
+and what to do, and the other articles are still read. Hostile input is bounded the same way:
+
+- Only regular files whose real path (every link resolved) lies inside the corpus folder are
+  read; links out of it, broken links, loops, FIFOs, sockets and devices are reported, never
+  opened, and their Problems say to ``forget`` what the index holds under their names.
+  Links to folders are not followed. (``corpus_files``: listing and reading files.)
+- Front matter is capped in size, nesting and alias expansion (a YAML "billion laughs" is
+  refused before it is built; ``frontmatter``), and every metadata value in length.
+- Lone UTF-16 surrogates (a JSON ``"\\ud800"``) are replaced with U+FFFD, so every string
+  returned encodes as UTF-8; a date out of range is a warning on its own article only.
 """
 
 from __future__ import annotations
 
-import gzip
+import dataclasses
 import hashlib
-import io
 import json
 import logging
 import os
-import zlib
+import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from assistant.dates import parse_date
-from assistant.errors import CorpusError
-from assistant.types import Article, CorpusLoad, Problem
+from .corpus_files import Unreadable, list_files, read_text, shown
+from .dates import parse_date
+from .errors import CorpusError
+from .frontmatter import FrontMatterError, split_front_matter
+from .types import Article, CorpusLoad, Problem
 
 logger = logging.getLogger(__name__)
 
@@ -40,18 +48,11 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES + JSONL_SUFFIXES
 
 _DATE_KEYS = ("published", "published_at", "date")
-_BOM = b"\xef\xbb\xbf"
+_META_KEYS = ("title", "source", "url", "author")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-
-class _Unreadable(Exception):
-    """Internal: this file or record cannot be used; the message is the Problem's reason."""
-
-
-class _FrontMatterLoader(yaml.SafeLoader):
-    """Safe YAML that keeps dates as strings, so a bad date is a warning, not a YAML error."""
-
-
-_FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+MAX_META_CHARS = 2_000
+"""Longest title, source, url, author or date value accepted (URLs run to about 2,000)."""
 
 
 # --- public API ---------------------------------------------------------------------------
@@ -73,10 +74,10 @@ def load_corpus(
             "or point BRIEFING_CORPUS at your articles"
         )
     problems: list[Problem] = []
-    if root.is_file():
-        files = [(root, root.name)]
+    if root.is_file():  # named by the caller: read even if it is a link to elsewhere
+        files = [(os.path.realpath(root), shown(root.name))]
     elif root.is_dir():
-        files = _list_files(root, problems)
+        files = list_files(root, problems)
     else:
         raise CorpusError(f"corpus path '{root}' is neither a file nor a folder")
 
@@ -101,30 +102,17 @@ def load_corpus(
             problems.append(
                 Problem(item.locator, f"same text as {kept.locator}; remove one of the two copies")
             )
+    # Reasons quote names and values: keep them storable too (repr already escapes most).
+    problems = [
+        dataclasses.replace(p, path=shown(p.path), reason=shown(p.reason)) for p in problems
+    ]
     for problem in problems:
         logger.debug("corpus problem: %s", problem)
     logger.info("read %d articles from %s (%d problems)", len(articles), root, len(problems))
     return CorpusLoad(articles=tuple(articles), problems=tuple(problems))
 
 
-# --- finding and reading files ------------------------------------------------------------
-
-
-def _list_files(root: Path, problems: list[Problem]) -> list[tuple[Path, str]]:
-    """Every non-hidden file under root with its locator, sorted by locator."""
-
-    def unreadable_dir(exc: OSError) -> None:
-        where = Path(exc.filename).relative_to(root).as_posix() if exc.filename else "."
-        problems.append(Problem(where, f"cannot read folder: {exc.strerror}; check permissions"))
-
-    found: list[tuple[Path, str]] = []
-    for folder, dirnames, filenames in os.walk(root, onerror=unreadable_dir):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            file = Path(folder, name)
-            if not name.startswith(".") and file.is_file():
-                found.append((file, file.relative_to(root).as_posix()))
-    return sorted(found, key=lambda pair: pair[1])
+# --- one file -----------------------------------------------------------------------------
 
 
 def _suffix(path: Path) -> str:
@@ -134,16 +122,17 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def _read_file(file: Path, locator: str, max_bytes: int) -> Iterator[Article | Problem]:
-    suffix = _suffix(file)
+def _read_file(file: str, locator: str, max_bytes: int) -> Iterator[Article | Problem]:
+    """The articles of one file; ``file`` is its real path, the format is the locator's."""
+    suffix = _suffix(Path(locator))
     try:
         if suffix not in SUPPORTED_SUFFIXES:
-            shown = f"extension '{suffix}'" if suffix else "file without an extension"
-            raise _Unreadable(
-                f"unsupported {shown}; supported: {', '.join(SUPPORTED_SUFFIXES)} "
+            what = f"extension '{suffix}'" if suffix else "file without an extension"
+            raise Unreadable(
+                f"unsupported {what}; supported: {', '.join(SUPPORTED_SUFFIXES)} "
                 "(convert it or move it out of the corpus folder)"
             )
-        text = _read_text(file, max_bytes, gzipped=suffix.endswith(".gz"))
+        text = read_text(file, max_bytes, gzipped=suffix.endswith(".gz"))
         if suffix in TEXT_SUFFIXES:
             yield from _text_article(text, locator, markdown=suffix != ".txt")
         elif suffix in HTML_SUFFIXES:
@@ -151,100 +140,24 @@ def _read_file(file: Path, locator: str, max_bytes: int) -> Iterator[Article | P
         else:
             records = _jsonl_records(text) if suffix in JSONL_SUFFIXES else _json_records(text)
             yield from _collection(records, locator, line_numbers=suffix in JSONL_SUFFIXES)
-    except _Unreadable as exc:
+    except Unreadable as exc:
         yield Problem(locator, str(exc))
     except Exception as exc:  # a parser bug on one odd file must not stop the whole corpus
         logger.warning("unexpected error reading %s", locator, exc_info=True)
         yield Problem(locator, f"unexpected error while reading it ({exc!r}); please report this")
 
 
-def _read_text(file: Path, max_bytes: int, *, gzipped: bool) -> str:
-    """The file's text, checked: size, gzip, NUL bytes, UTF-8 (BOM dropped), not empty."""
-    too_big = "raise BRIEFING_MAX_FILE_BYTES or split the file"
-    try:
-        size = file.stat().st_size
-        if size > max_bytes:
-            raise _Unreadable(f"file is {size:,} bytes, over the limit of {max_bytes:,}; {too_big}")
-        data = file.read_bytes()
-    except OSError as exc:
-        raise _Unreadable(f"cannot read the file: {exc.strerror}; check its permissions") from exc
-    where = ""
-    if gzipped:
-        data = _gunzip(data, max_bytes, too_big)
-        where = " after gunzip"
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        raise _Unreadable(
-            f"binary file (NUL byte at offset {nul}{where}); "
-            "only text, HTML and JSON articles are read"
-        )
-    skipped = len(_BOM) if data.startswith(_BOM) else 0
-    try:
-        text = data[skipped:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _Unreadable(
-            f"not valid UTF-8 (byte 0x{data[skipped + exc.start]:02x} at offset "
-            f"{skipped + exc.start}{where}); save it as UTF-8"
-        ) from exc
-    if not text.strip():
-        raise _Unreadable("file is empty; add the article text or delete the file")
-    return text
-
-
-def _gunzip(data: bytes, max_bytes: int, too_big: str) -> bytes:
-    """Decompress at most max_bytes (+1 to notice more), so a gzip bomb is never expanded."""
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            plain = stream.read(max_bytes + 1)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise _Unreadable(f"not a valid gzip file ({exc}); re-compress it with gzip") from exc
-    if len(plain) > max_bytes:
-        raise _Unreadable(f"more than {max_bytes:,} bytes after gunzip; {too_big}")
-    return plain
-
-
 # --- formats ------------------------------------------------------------------------------
 
 
 def _text_article(raw: str, locator: str, *, markdown: bool) -> Iterator[Article | Problem]:
-    meta, body = _split_front_matter(_normalize(raw))
-    if not body.strip():
-        raise _Unreadable("front matter but no article text after it; add the text below it")
-    yield from _article(locator, body, meta, markdown=markdown)
-
-
-def _split_front_matter(text: str) -> tuple[Mapping[str, Any], str]:
-    """(front matter mapping, body). No front matter unless the first line is exactly ``---``."""
-    lines = text.split("\n")
-    if lines[0].rstrip() != "---":
-        return {}, text
-    end = next((i for i, line in enumerate(lines[1:], 1) if line.rstrip() in ("---", "...")), None)
-    if end is None:
-        raise _Unreadable(
-            "front matter opened by '---' on line 1 is never closed; "
-            "add a line '---' after it, or remove the first line"
-        )
     try:
-        meta = yaml.load("\n".join(lines[1:end]), Loader=_FrontMatterLoader)
-    except (yaml.YAMLError, ValueError) as exc:
-        raise _Unreadable(f"front matter is not valid YAML: {_yaml_error(exc)}; fix it") from exc
-    if meta is None:
-        meta = {}
-    if not isinstance(meta, dict):
-        raise _Unreadable(
-            f"front matter is a YAML {type(meta).__name__}, not a mapping; "
-            "write it as 'key: value' lines (title, source, published, url, author)"
-        )
-    return meta, "\n".join(lines[end + 1 :])
-
-
-def _yaml_error(exc: Exception) -> str:
-    """The YAML error on one line, with the line number counted in the whole file."""
-    mark = getattr(exc, "problem_mark", None)
-    what = " ".join(filter(None, [getattr(exc, "context", None), getattr(exc, "problem", None)]))
-    if mark is None or not what:
-        return " ".join(str(exc).split())
-    return f"{what} (line {mark.line + 2}, column {mark.column + 1})"
+        meta, body = split_front_matter(_normalize(raw))
+    except FrontMatterError as exc:
+        raise Unreadable(str(exc)) from exc
+    if not body.strip():
+        raise Unreadable("front matter but no article text after it; add the text below it")
+    yield from _article(locator, body, meta, markdown=markdown)
 
 
 def _html_article(html: str, locator: str) -> Iterator[Article | Problem]:
@@ -252,7 +165,7 @@ def _html_article(html: str, locator: str) -> Iterator[Article | Problem]:
 
     text = trafilatura.extract(html, include_comments=False)
     if not text or not text.strip():
-        raise _Unreadable(
+        raise Unreadable(
             "no article text found in the HTML; check that the page holds the article "
             "itself (not a script-rendered shell), or save the text as .md"
         )
@@ -267,20 +180,20 @@ def _json_records(text: str) -> Iterator[tuple[int, Any]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _Unreadable(
+        raise Unreadable(
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; fix the file"
         ) from exc
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
-        raise _Unreadable(
+        raise Unreadable(
             f"JSON holds a {type(data).__name__}; expected a list of records or one record object"
         )
     yield from enumerate(data, 1)
 
 
 def _jsonl_records(text: str) -> Iterator[tuple[int, Any]]:
-    """(line number, record) per non-blank line; a bad line gives an _Unreadable instead."""
+    """(line number, record) per non-blank line; a bad line gives an Unreadable instead."""
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
@@ -289,7 +202,7 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, Any]]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             reason = f"line {number} is not valid JSON: {exc.msg} at column {exc.colno}"
-            record = _Unreadable(f"{reason}; fix or remove that line")
+            record = Unreadable(f"{reason}; fix or remove that line")
         yield number, record
 
 
@@ -302,7 +215,7 @@ def _collection(
     for n, record in records:
         count += 1
         where, what = f"{locator}#{n}", f"{'line' if line_numbers else 'record'} {n}"
-        if isinstance(record, _Unreadable):
+        if isinstance(record, Unreadable):
             yield Problem(where, str(record))
             continue
         if not isinstance(record, dict):
@@ -312,10 +225,21 @@ def _collection(
         if not _has_text(text):
             yield Problem(where, f"{what} has no text; give it a non-empty 'body' or 'text'")
             continue
-        url = _as_str(record.get("url"))
+        url = _repaired(_as_str(record.get("url")) or "")[0]
         key = url if url and url not in used_keys else f"record-{n}"
         used_keys.add(key)
-        yield from _article(f"{locator}#{key}", text, record)
+        try:  # one record's bad field must not cost the records after it
+            built = list(_article(f"{locator}#{key}", text, record))
+        except Unreadable as exc:
+            yield Problem(where, f"{what}: {exc}")
+            continue
+        except Exception as exc:
+            logger.warning("unexpected error reading %s", where, exc_info=True)
+            yield Problem(
+                where, f"unexpected error while reading {what} ({exc!r}); please report this"
+            )
+            continue
+        yield from built
     if count == 0:
         yield Problem(locator, "holds no records; add some or delete the file")
 
@@ -326,13 +250,36 @@ def _collection(
 def _article(
     locator: str, text: str, meta: Mapping[str, Any], *, markdown: bool = False
 ) -> Iterator[Article | Problem]:
-    """The Article, preceded by a warning if its date cannot be read (it is kept undated)."""
+    """The Article, preceded by warnings: a date it cannot read (it is kept undated), text it
+    repaired. Raises Unreadable if a metadata value is over ``MAX_META_CHARS``."""
+    fields = {key: _as_str(meta.get(key)) for key in _META_KEYS}
+    for key, value in [*fields.items(), *((key, meta.get(key)) for key in _DATE_KEYS)]:
+        if isinstance(value, str) and len(value) > MAX_META_CHARS:
+            raise Unreadable(
+                f"'{key}' is {len(value):,} characters long, over the limit of "
+                f"{MAX_META_CHARS:,} for a metadata value; shorten it"
+            )
+    # Repair first: every offset into the text is taken later, on the repaired text.
+    text, text_repaired = _repaired(text)
+    repaired = ["text"] if text_repaired else []
+    for key, value in fields.items():
+        if value is not None:
+            fields[key], changed = _repaired(value)
+            repaired += [key] if changed else []
     text = _normalize(text).strip()
     published, published_ts, warning = _published(meta, locator)
     if warning is not None:
         yield warning
-    title = _as_str(meta.get("title")) or _first_line(text, markdown=markdown)
-    source, url, author = (_as_str(meta.get(key)) for key in ("source", "url", "author"))
+    if repaired:
+        names = sorted(repaired, key=["title", "text", *_META_KEYS].index)
+        yield Problem(
+            locator,
+            f"{_and(names)} held lone UTF-16 surrogates (like a JSON '\\ud800' escape), "
+            "replaced with U+FFFD; fix them in the file",
+            skipped=False,
+        )
+    title = fields["title"] or _first_line(text, markdown=markdown)
+    source, url, author = fields["source"], fields["url"], fields["author"]
     content = {
         "title": title,
         "text": text,
@@ -362,7 +309,14 @@ def _published(
     key = next((key for key in _DATE_KEYS if _given(meta.get(key))), None)
     if key is None:
         return None, None, None
-    parsed = parse_date(meta[key])
+    try:
+        parsed = parse_date(meta[key])
+    except (OverflowError, ValueError, OSError):  # 9999-12-31T23:00-05:00 is year 10000 in UTC
+        reason = (
+            f"the date {meta[key]!r} in '{key}' is out of range (years 1 to 9999 in UTC); "
+            "write it like 2023-11-27 or 2023-11-27T08:45:59Z (the article is kept without a date)"
+        )
+        return None, None, Problem(locator, reason, skipped=False)
     if parsed is None:
         reason = (
             f"cannot read the date {meta[key]!r} in '{key}'; write it like 2023-11-27 or "
@@ -407,3 +361,21 @@ def _first_line(text: str, *, markdown: bool) -> str:
         if title:
             return title
     return text.split("\n", 1)[0].strip()
+
+
+def _repaired(value: str) -> tuple[str, bool]:
+    """(value with lone UTF-16 surrogates replaced by U+FFFD, whether any was), so it encodes.
+
+    JSON gives lone surrogates (``"\\ud800"``); YAML also gives a valid pair as two code points
+    (``"\\ud83d\\ude00"``): the UTF-16 round trip joins a pair into its character (no loss, no
+    warning) and replaces each lone one with U+FFFD, one for one.
+    """
+    if not _SURROGATE.search(value):
+        return value, False
+    fixed = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return fixed, fixed.count("\ufffd") > value.count("\ufffd")
+
+
+def _and(names: list[str]) -> str:
+    """``title``, ``title and url``, ``title, text and url``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
