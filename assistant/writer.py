@@ -120,16 +120,17 @@ def _plan(
     articles: Sequence[Article], old: dict[str, tuple[str, str]], problems: Sequence[Problem]
 ) -> _Plan:
     new = {a.id: a for a in articles}
-    # A file that failed to read this run keeps what the index already holds from it, unless
-    # it must never be indexed (``Problem.forget``).
-    failed_files = {p.path.split("#")[0] for p in problems if p.skipped and not p.forget}
+    # A file (or a folder) that failed to read this run keeps what the index already holds
+    # from it, unless it must never be indexed (``Problem.forget``).
+    failed = {p.path.split("#")[0] for p in problems if p.skipped and not p.forget}
+
+    def kept(locator: str) -> bool:
+        path = locator.split("#")[0]
+        return "." in failed or path in failed or any(path.startswith(f"{f}/") for f in failed)
+
     added = [a for a in articles if a.id not in old]
     updated = [a for a in articles if a.id in old and old[a.id][0] != a.content_hash]
-    removed = [
-        aid
-        for aid, (_h, locator) in old.items()
-        if aid not in new and locator.split("#")[0] not in failed_files
-    ]
+    removed = [aid for aid, (_h, loc) in old.items() if aid not in new and not kept(loc)]
     return _Plan(added, updated, removed)
 
 
@@ -199,8 +200,8 @@ def sync_index(
                 settings, generation, None if rebuild else current, plan, progress, embedder
             )
         except BaseException as exc:  # a full disk, a failing model, Ctrl+C: leave no half
-            logger.warning("sync failed (%r); deleting the half-written %s", exc, generation.name)
             if generation.exists():
+                logger.warning("sync failed (%r); deleting the half-written %s", exc, generation)
                 _drop_generation(generation, settings)
             raise
         point_current_at(index_dir, generation)

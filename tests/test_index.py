@@ -161,3 +161,23 @@ def test_cli_exit_status_and_summary(
     assert main(["index", *missing]) == EXIT_ERROR
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "i2").exists()  # nothing made on disk for a bad corpus path
+
+
+def test_what_failed_to_read_keeps_its_articles_and_what_must_not_be_indexed_goes():
+    from assistant.types import Article, Problem
+    from assistant.writer import _plan
+
+    old = {
+        "a": ("h", "notes/a.md"),
+        "b": ("h", "wire.jsonl#b"),
+        "c": ("h", "link.txt"),
+        "d": ("h", "gone.md"),
+    }
+    problems = [
+        Problem("notes", "cannot read folder: Permission denied; check permissions"),
+        Problem("wire.jsonl", "cannot read it: Input/output error"),
+        Problem("link.txt", "links outside the corpus folder to /etc/passwd", forget=True),
+    ]
+    plan = _plan([Article(id="e", locator="e.md", title="E", text="E.")], old, problems)
+    assert [a.id for a in plan.added] == ["e"]
+    assert sorted(plan.removed) == ["c", "d"]  # the link and the deleted file; a, b are kept
