@@ -93,7 +93,8 @@ def chunk_article(
         while last < len(units) and used + units[last][2] <= max_tokens:
             used += units[last][2]
             last += 1
-        last = max(last, first + 1)  # a unit always fits: long sentences were cut
+        if last == first:  # a piece that could not be cut to fit (a window of a few pieces)
+            last, used = first + 1, units[first][2]
         start, end = units[first][0], units[last - 1][1]
         chunks.append(
             Chunk(
@@ -121,10 +122,43 @@ def _units(text: str, tokenizer: Tokenizer, max_tokens: int) -> list[tuple[int, 
         if count <= max_tokens:
             units.append((start, end, count))
             continue
-        pieces = [(start + s, start + e) for s, e in tokenizer.split(text[start:end], max_tokens)]
-        piece_counts = tokenizer.count([text[s:e] for s, e in pieces])
-        units.extend((s, e, c) for (s, e), c in zip(pieces, piece_counts, strict=True))
+        units.extend(_cut(text, start, end, tokenizer, max_tokens))
     return units
+
+
+def _cut(
+    text: str, start: int, end: int, tokenizer: Tokenizer, max_tokens: int
+) -> list[tuple[int, int, int]]:
+    """An over-long sentence in pieces of at most ``max_tokens``, each counted on its own.
+
+    A cut inside a word can make the second half one piece longer on its own ("##ria" counts
+    as "ri ##a"), so the cut is made again with a smaller window until every piece fits (or
+    the window is one piece).
+    """
+    limit = max_tokens
+    while True:
+        pieces = _contiguous(text, start, end, tokenizer.split(text[start:end], limit))
+        counts = tokenizer.count([text[s:e] for s, e in pieces])
+        over = max(counts, default=0) - max_tokens
+        if over <= 0 or limit == 1:
+            return [(s, e, c) for (s, e), c in zip(pieces, counts, strict=True)]
+        limit = max(1, limit - over)
+
+
+def _contiguous(text: str, start: int, end: int, cuts: Sequence[Span]) -> list[Span]:
+    """The pieces of ``text[start:end]`` the tokenizer cut, widened to leave nothing out: the
+    characters it skips (U+FFFD, soft hyphens, control characters) go with the piece they
+    follow, and only whitespace is left between pieces."""
+    spans: list[Span] = []
+    begin = start
+    for i, (_s, e) in enumerate(cuts):
+        stop = end if i == len(cuts) - 1 else start + e
+        while begin < stop and text[begin].isspace():
+            begin += 1
+        if begin < stop:
+            spans.append((begin, stop))
+        begin = stop
+    return spans
 
 
 def _overlap_start(

@@ -227,6 +227,8 @@ def _collection(
             continue
         url = _repaired(_as_str(record.get("url")) or "")[0]
         key = url if url and url not in used_keys else f"record-{n}"
+        while key in used_keys:  # a url may itself read "record-2"
+            key += "'"
         used_keys.add(key)
         try:  # one record's bad field must not cost the records after it
             built = list(_article(f"{locator}#{key}", text, record))
@@ -279,7 +281,9 @@ def _article(
             skipped=False,
         )
     title = fields["title"] or _first_line(text, markdown=markdown)
-    source, url, author = fields["source"], fields["url"], fields["author"]
+    # Metadata is one line: a line break in a title could forge a line of the answer text.
+    source, url, author = (_one_line(fields[key]) for key in ("source", "url", "author"))
+    title = _one_line(title) or title
     content = {
         "title": title,
         "text": text,
@@ -359,7 +363,7 @@ def _first_line(text: str, *, markdown: bool) -> str:
     for line in text.split("\n"):
         title = line.strip().lstrip("#").strip() if markdown else line.strip()
         if title:
-            return title
+            return _shortened(title)
     return text.split("\n", 1)[0].strip()
 
 
@@ -379,3 +383,20 @@ def _repaired(value: str) -> tuple[str, bool]:
 def _and(names: list[str]) -> str:
     """``title``, ``title and url``, ``title, text and url``."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+_TITLE_FROM_TEXT_CHARS = 200
+"""A title taken from the text's first line is cut to this length: that line may be a whole
+paragraph, and every chunk of the article carries its title in Chroma."""
+
+
+def _shortened(line: str) -> str:
+    if len(line) <= _TITLE_FROM_TEXT_CHARS:
+        return line
+    cut = line[:_TITLE_FROM_TEXT_CHARS].rsplit(" ", 1)[0] or line[:_TITLE_FROM_TEXT_CHARS]
+    return cut.rstrip(" ,;:") + "…"
+
+
+def _one_line(value: str | None) -> str | None:
+    """``value`` with every run of whitespace, line breaks included, made one space."""
+    return None if value is None else " ".join(value.split()) or None

@@ -208,12 +208,13 @@ class ArticleStore:
             yield cid, terms.split() if terms is not None else None
 
     def chunk_text(self, chunk_id: str) -> str:
+        # sliced here, not with SQL substr(), which stops at a NUL character
         row = self._row(
-            'SELECT substr(a.text, c.start + 1, c."end" - c.start) FROM chunks c '
+            'SELECT a.text, c.start, c."end" FROM chunks c '
             "JOIN articles a ON a.id = c.article_id WHERE c.id = ?",
             (chunk_id,),
         )
-        return row[0] if row else ""
+        return row[0][row[1] : row[2]] if row else ""
 
     def set_terms(self, terms: Sequence[tuple[str, Sequence[str]]]) -> None:
         """Keep (chunk id, keyword terms) pairs, e.g. for chunks stored before terms were kept."""
