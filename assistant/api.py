@@ -79,7 +79,7 @@ class Assistant:
         self.answerer: Answerer = answerer or ComposedAnswerer()
         self.reranker: Reranker = reranker or SentenceReranker(settings.retrieval.sentence_weight)
         self._index = index or open_index(settings)
-        self._lock = threading.Lock()  # guards the four fields below
+        self._lock = threading.Lock()  # guards _index and the three fields below
         self._calls: dict[Index, int] = {}  # questions under way, per generation that has any
         self._retired: set[Index] = set()  # swapped out: closed when its last question ends
         self._closed = False

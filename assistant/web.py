@@ -186,6 +186,9 @@ def serve(settings: Settings, *, progress: Callable[[str, int, int], None] | Non
     """
     login = _login(settings.auth)
     with Assistant.open(settings, progress=progress) as assistant:
+        # load the model, the catalog and BM25 now, not under the first visitor's question
+        print("Loading the model and the index…", file=sys.stderr)
+        assistant.search("warm up", k=1)
         demo = build_app(assistant, settings)
         # the index is safe to share between threads: answer up to four questions at once
         demo.queue(default_concurrency_limit=4)

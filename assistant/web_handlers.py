@@ -10,7 +10,9 @@ come back as a readable notice, never a traceback. What they return is HTML from
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,9 @@ from .web_render import (
 logger = logging.getLogger(__name__)
 
 _DAY = 86_400
+_UPDATE_SECONDS = 0.1
+"""Least time between two updates of an answer being written: each sends the whole chat, and
+an answer composed from quotes is written at once (one update, not one per line)."""
 ProgressFn = Callable[..., Any]
 _TRACKED = gr.Progress()
 """Gradio passes its progress bar to a handler parameter whose default is a ``gr.Progress``."""
@@ -154,12 +159,14 @@ class WebHandlers:
         yield [*chat, {"role": "assistant", "content": render_pending()}], history, "", ""
         try:
             filters = self.filters(sources, since, until)
-            written = ""
+            written, shown_at = "", time.monotonic()
             for event in self.assistant.stream(question, history=history, filters=filters):
                 if isinstance(event, TextPiece):  # shown as it is written, then replaced
                     written += event.text
-                    writing = {"role": "assistant", "content": render_writing(written)}
-                    yield [*chat, writing], history, "", ""
+                    if time.monotonic() - shown_at >= _UPDATE_SECONDS:
+                        writing = {"role": "assistant", "content": render_writing(written)}
+                        yield [*chat, writing], history, "", ""
+                        shown_at = time.monotonic()
                 else:
                     answer = event
         except (BriefingError, ValueError) as exc:
@@ -173,7 +180,8 @@ class WebHandlers:
             yield chat, history, question, render_error(message)
             return
         chat.append({"role": "assistant", "content": render_answer(answer, turn=len(history))})
-        history.append(answer)
+        # kept per visitor for follow-ups and citations, which need no passages (~15 KB each)
+        history.append(replace(answer, passages=()))
         yield chat, history, "", ""
 
     def ask_example(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from datetime import date
 from html import unescape
 from pathlib import Path
@@ -15,7 +16,9 @@ pytest.importorskip("gradio", reason="the web UI needs gradio: pip install -e '.
 from assistant import (  # noqa: E402
     Assistant,
     Settings,
-    sync_index,  # noqa: E402
+    TextPiece,
+    Written,
+    sync_index,
 )
 from assistant.types import Answer, Article, ArticleRef, Quote  # noqa: E402
 from assistant.uploads import article_file, safe_name, store_upload  # noqa: E402
@@ -36,6 +39,7 @@ from assistant.web_render import (  # noqa: E402
 )
 
 from .conftest import FIXTURE_ARTICLES  # noqa: E402
+from .fakes import HashEmbedder  # noqa: E402
 
 HOSTILE = """---
 title: "<script>window.__pwned=1</script> Harbour <img src=x onerror=alert(1)> [x](javascript:alert(2))"
@@ -254,12 +258,9 @@ def test_answer_shows_the_question_at_once_then_the_cards(world):
         ui, "How many dockworkers stopped work at the Port of Calder Bay?"
     )
     first = steps[0][0]
-    assert "briefing-pending" in first[-1]["content"], first
+    # the answer composed from quotes is written at once: one update, then the cards
+    assert len(steps) == 2 and "briefing-pending" in first[-1]["content"], first
     assert "dockworkers" in unescape(first[-2]["content"])
-    # then the answer's text as it is written (escaped, no cards), then the cards
-    writing = [step[0][-1]["content"] for step in steps[1:-1]]
-    assert writing and all("briefing-writing" in w and "briefing-card" not in w for w in writing)
-    assert "1,400 dockworkers" in unescape(writing[-1])
     html = last_answer_html(chat)
     text = unescape(html)  # Markdown punctuation is sent as entities
     assert "briefing-card" in html and "1,400 dockworkers" in text
@@ -524,3 +525,30 @@ def test_rebuild_reports_and_reopens(world):
     before = ui.assistant.index
     notice, status, *_view = ui.rebuild()
     assert "Rebuilt" in notice and "articles" in status and ui.assistant.index is not before
+
+
+class _SlowWriter:
+    """An answer writer that takes its time, as a language model does."""
+
+    name = "slow"
+
+    def write(self, question, quotes):
+        text = ""
+        for word in ["<b>Dockworkers</b> ", "stopped ", "work ", "[1]."]:
+            time.sleep(0.15)
+            text += word
+            yield TextPiece(word)
+        yield Written(text)
+
+
+def test_an_answer_is_shown_as_it_is_written_then_replaced_by_the_cards(fake_index: Settings):
+    with Assistant(fake_index, HashEmbedder(), answerer=_SlowWriter()) as assistant:
+        steps, (chat, history, _box, notice) = run_ask(
+            WebHandlers(assistant), "How many dockworkers stopped work at Calder Bay?"
+        )
+    writing = [step[0][-1]["content"] for step in steps[1:-1]]
+    assert len(writing) >= 2, writing  # several updates while it writes, escaped, no cards
+    assert all("briefing-writing" in w and "briefing-card" not in w for w in writing)
+    assert "<b>" not in writing[-1] and "<b>Dockworkers</b> stopped" in unescape(writing[-1])
+    assert notice == "" and "briefing-card" in chat[-1]["content"]
+    assert history[-1].answer.startswith("<b>Dockworkers</b>") and history[-1].passages == ()
