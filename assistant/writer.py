@@ -16,6 +16,7 @@ kept until the next sync, so readers that opened it keep working.
 
 from __future__ import annotations
 
+import errno
 import logging
 import secrets
 import shutil
@@ -203,6 +204,11 @@ def sync_index(
             if generation.exists():
                 logger.warning("sync failed (%r); deleting the half-written %s", exc, generation)
                 _drop_generation(generation, settings)
+            if _disk_full(exc):
+                raise IndexStoreError(
+                    f"The disk of {index_dir} filled up during the sync; what it wrote was "
+                    "deleted and the index in use is unchanged. Free some space and sync again"
+                ) from exc
             raise
         point_current_at(index_dir, generation)
         _remove_stale(index_dir, generation, settings)
@@ -339,6 +345,15 @@ def _check_room(index_dir: Path, base: Path | None, new_chunks: int, settings: S
             f"{_mb(free)} free; free some space or set BRIEFING_INDEX_DIR to a bigger disk. "
             "The index in use is unchanged."
         )
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk is full (``shutil.copytree`` lists its errors as text)."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    return isinstance(exc, shutil.Error | sqlite3.OperationalError) and (
+        "No space left" in str(exc) or "database or disk is full" in str(exc)
+    )
 
 
 def _tree_bytes(root: Path) -> int:

@@ -225,7 +225,7 @@ def disk_faults(source: Settings, work: Path) -> dict[str, Any]:
         try:
             sync_index(settings)
             out["fills_mid_sync"] = "sync ran (the disk did not fill)"
-        except OSError as exc:
+        except IndexStoreError as exc:
             left = [g.name for g in list_generations(settings.index_dir)]
             out["fills_mid_sync"] = {
                 "error": str(exc),

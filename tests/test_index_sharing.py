@@ -155,9 +155,9 @@ def test_a_disk_that_fills_during_a_sync_is_cleaned_up(
     add_pier(settings, 0)
     filler = fill(small_disk, leave=200_000)  # less than a copy of the index
     monkeypatch.setattr("assistant.writer._check_room", lambda *args: None)  # as if misjudged
-    with pytest.raises(OSError) as failed:
+    with pytest.raises(IndexStoreError, match="filled up during the sync") as failed:
         sync_index(settings, embedder=HashEmbedder())
-    assert "No space left" in str(failed.value)
+    assert "No space left" in str(failed.value.__cause__)
     assert list_generations(settings.index_dir) == before  # the half-written one is gone
     with Assistant(settings, HashEmbedder()) as assistant:
         assert not assistant.ask("How many dockworkers stopped work at Calder Bay?").refused
