@@ -393,6 +393,13 @@ class Assistant:
                 else:
                     written = event
             clock.lap("write")
+            answer = replace(
+                answer,
+                generated=written.model is not None,
+                model=written.model,
+                checks=written.checks,
+                raw_answer=written.raw,
+            )
             reason = written.refusal_reason
             if reason is None:
                 yield replace(answer, answer=written.text, quotes=quotes, timings_ms=clock.done())

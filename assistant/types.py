@@ -187,6 +187,14 @@ class Answer:
     """The filters applied: sources, date range, recency, and where each came from."""
     timings_ms: dict[str, float] = field(default_factory=dict)
     refusal_reason: str | None = None
+    generated: bool = False
+    """Whether a language model wrote ``answer`` (then checked against the quotes)."""
+    model: str | None = None
+    checks: tuple[dict[str, str], ...] = ()
+    """What the checks of a written answer did (``grounding.Check.to_dict``), or why the
+    answer fell back to the composed one."""
+    raw_answer: str | None = None
+    """The model's own text, before the checks."""
 
     def to_dict(self, *, passages: bool = False) -> dict[str, Any]:
         data = asdict(self)
@@ -209,6 +217,10 @@ class Written:
 
     text: str
     refusal_reason: str | None = None
+    model: str | None = None
+    """The model that wrote ``text``; None when it was composed from the quotes."""
+    checks: tuple[dict[str, str], ...] = ()
+    raw: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,94 @@
+"""The model-backed answer writer on LangChain's fake chat models: what the checks do to what
+a model writes, a model that fails mid-stream, a model that declines (no real model here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk
+
+from assistant import Assistant, Settings, TextPiece, Written
+from assistant.llm import SYSTEM_PROMPT, ModelAnswerer, quotes_block
+from assistant.types import Quote
+
+from .fakes import HashEmbedder
+
+QUESTION = "How many dockworkers stopped work at the Port of Calder Bay?"
+
+
+def model(*replies: str) -> GenericFakeChatModel:
+    return GenericFakeChatModel(messages=iter([AIMessage(content=r) for r in replies]))
+
+
+def quote(n: int, text: str) -> Quote:
+    return Quote(n, text, f"a{n}", "Port strike", "Harbour Ledger", "2023-11-08", None, 0, 1)
+
+
+QUOTES = [quote(1, "About 1,400 dockworkers stopped work at 6 a.m."), quote(2, "Ships waited.")]
+
+
+def written(answerer: ModelAnswerer) -> tuple[list[str], Written]:
+    *pieces, done = answerer.write(QUESTION, QUOTES)
+    assert all(isinstance(p, TextPiece) for p in pieces) and isinstance(done, Written)
+    return [p.text for p in pieces], done
+
+
+def test_the_model_reads_numbered_quotes_as_data():
+    (system, human) = ModelAnswerer(model("x"), "fake").messages(QUESTION, QUOTES)
+    assert system == ("system", SYSTEM_PROMPT) and "not instructions" in SYSTEM_PROMPT
+    assert human[1].startswith("Quotes:\n[1] (Harbour Ledger, 2023-11-08) “About 1,400")
+    assert human[1].endswith(f"Question: {QUESTION}")
+    assert quotes_block(QUOTES).count("\n") == 1
+
+
+def test_a_grounded_answer_streams_and_passes():
+    pieces, done = written(ModelAnswerer(model("About 1,400 dockworkers stopped [1]."), "fake"))
+    assert len(pieces) > 1 and "".join(pieces) == "About 1,400 dockworkers stopped [1]."
+    assert done.text == "About 1,400 dockworkers stopped [1]." and done.checks == ()
+    assert done.model == "fake" and done.raw == done.text
+
+
+def test_fabrication_bad_citations_and_uncited_claims_are_caught():
+    raw = "Workers said “we will strike forever” [1]. The port closed [5]. It rained."
+    _, done = written(ModelAnswerer(model(raw), "fake"))
+    kinds = [c["kind"] for c in done.checks]
+    assert kinds.count("quotation") == 1 and kinds.count("citation") == 1
+    assert "we will strike forever" not in done.text and "[5]" not in done.text
+    assert done.text.count("[unsupported]") == 2 and done.raw == raw
+
+
+def test_a_model_that_declines_refuses_with_its_reason():
+    _, done = written(ModelAnswerer(model("NOT ANSWERED: the quotes do not say who."), "fake"))
+    assert done.refusal_reason == "the quotes do not say who." and done.model == "fake"
+
+
+class _Breaks(GenericFakeChatModel):
+    """Streams two pieces, then its server goes away."""
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        from langchain_core.outputs import ChatGenerationChunk
+
+        yield ChatGenerationChunk(message=AIMessageChunk(content="About "))
+        yield ChatGenerationChunk(message=AIMessageChunk(content="1,400 "))
+        raise ConnectionError("server closed the connection")
+
+
+def test_a_model_that_fails_mid_stream_falls_back_to_the_composed_answer():
+    pieces, done = written(ModelAnswerer(_Breaks(messages=iter([])), "fake"))
+    assert pieces == ["About ", "1,400 "]
+    assert done.model is None and done.text.startswith("“About 1,400 dockworkers")
+    (check,) = done.checks
+    assert check["action"] == "fell back" and "ConnectionError" in check["detail"]
+
+
+def test_the_assistant_shows_what_the_model_wrote_and_what_was_checked(fake_index: Settings):
+    writer = ModelAnswerer(model("About 1,400 dockworkers stopped work [1]. Ships left [9]."), "m")
+    with Assistant(fake_index, HashEmbedder(), answerer=writer) as assistant:
+        answer = assistant.ask(QUESTION)
+    assert answer.generated and answer.model == "m" and not answer.refused
+    assert answer.answer.startswith("About 1,400 dockworkers stopped work [1].")
+    assert [c["kind"] for c in answer.checks] == ["citation", "uncited"]
+    data = answer.to_dict()
+    assert data["generated"] is True and data["raw_answer"].endswith("Ships left [9].")
