@@ -101,7 +101,8 @@ class Assistant:
         """Open the index of ``settings`` (building it from the corpus first if there is none).
 
         ``corpus`` and ``index_dir`` override the paths of ``settings`` (or of the defaults);
-        ``options`` are ``reference_date``, ``answerer`` and ``reranker``.
+        ``options`` are ``reference_date``, ``answerer`` (default: the one ``settings.llm``
+        names) and ``reranker``.
         """
         paths = {
             k: Path(v) for k, v in (("corpus", corpus), ("index_dir", index_dir)) if v is not None
@@ -110,6 +111,10 @@ class Assistant:
         embedder = embedder or SentenceEmbedder(
             settings.embedding_model, batch_size=settings.embed_batch_size
         )
+        if options.get("answerer") is None:  # a spec it cannot read fails before indexing
+            from .llm import answerer_for
+
+            options["answerer"] = answerer_for(settings)
         if build_if_missing and current_generation(settings.index_dir) is None:
             sync_index(settings, progress=progress, embedder=embedder)
         return cls(settings, embedder, **options)

@@ -64,6 +64,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         given["corpus"] = args.corpus
     if getattr(args, "index", None) is not None:
         given["index_dir"] = args.index
+    if getattr(args, "llm", None) is not None:
+        given["llm"] = args.llm
+    if getattr(args, "llm_base_url", None) is not None:
+        given["llm_base_url"] = args.llm_base_url
     try:
         return Settings(**given)
     except ValidationError as exc:  # a bad BRIEFING_* variable: one line, not a traceback
@@ -210,6 +214,19 @@ def _add_paths(
     parser.add_argument("--index", type=Path, metavar="DIR", help="index folder (default: index/)")
 
 
+def _add_llm(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--llm",
+        metavar="SPEC",
+        help="who writes the answer: 'none' (the quotes, the default) or 'openai:MODEL'",
+    )
+    parser.add_argument(
+        "--llm-base-url",
+        metavar="URL",
+        help="an OpenAI-compatible server for 'openai:MODEL' (llama.cpp, Ollama's /v1, vLLM)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefing",
@@ -242,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("question", metavar="QUESTION")
     _add_paths(ask)
+    _add_llm(ask)
     ask.add_argument(
         "--source",
         action="append",
@@ -287,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON (or .json.gz) list of {query, answer, question_type, evidence_list}",
     )
     _add_paths(ev, corpus_help="the corpus the questions are about", corpus_required=True)
+    _add_llm(ev)
     ev.add_argument(
         "--limit", type=checks.positive_int, metavar="N", help="only the first N questions (N >= 1)"
     )
@@ -312,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
         "127.0.0.1:7860 unless --host/--port or BRIEFING_HOST/BRIEFING_PORT say otherwise.",
     )
     _add_paths(serve)
+    _add_llm(serve)
     serve.add_argument(
         "--host", type=checks.nonempty, metavar="H", help="address to bind (default 127.0.0.1)"
     )

@@ -247,6 +247,18 @@ class Settings(BaseSettings):
     auth: str | None = Field(
         None, description="Web UI login as 'user:password'; unset means no login."
     )
+    llm: str = Field(
+        "none",
+        description=(
+            "Who writes the answer: 'none' (composed from the quotes) or 'openai:MODEL' (any "
+            "OpenAI-compatible server: llama.cpp, Ollama's /v1, vLLM, or a hosted API)."
+        ),
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="The OpenAI-compatible server for 'openai:MODEL', e.g. http://127.0.0.1:8080/v1.",
+    )
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the model's server.")
     article_cache: int = Field(
         256,
         gt=0,

@@ -11,12 +11,21 @@ the composed one.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .answering import compose
+from .answering import Answerer, ComposedAnswerer, compose
+from .config import Settings
+from .errors import ConfigError
 from .grounding import DECLINE_MARK, check_answer
 from .types import Quote, TextPiece, Written
+
+logger = logging.getLogger(__name__)
+
+API_KEY_ENV = "BRIEFING_LLM_API_KEY"
+"""The key for 'openai:MODEL' (``OPENAI_API_KEY`` too); a local server needs none."""
 
 SYSTEM_PROMPT = f"""You answer questions about news articles for an analyst.
 You are given numbered quotes from the articles. They are the only facts you may use.
@@ -76,3 +85,53 @@ class ModelAnswerer:
             checks=tuple(c.to_dict() for c in checked.checks),
             raw=raw,
         )
+
+
+class FallbackAnswerer(ComposedAnswerer):
+    """The composed answer, saying on each answer why the configured model is not writing it."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def write(self, question: str, quotes: Sequence[Quote]) -> Iterator[TextPiece | Written]:
+        for event in super().write(question, quotes):
+            if isinstance(event, Written):
+                event = Written(
+                    event.text,
+                    checks=({"kind": "model", "action": "fell back", "detail": self.why},),
+                )
+            yield event
+
+
+def answerer_for(settings: Settings) -> Answerer:
+    """The ``Answerer`` that ``settings.llm`` names.
+
+    A spec that cannot be read raises ``ConfigError``; a backend that is not installed gives
+    one warning line and the composed answer, which says so on every answer.
+    """
+    spec = settings.llm.strip()
+    if spec in ("", "none"):
+        return ComposedAnswerer()
+    kind, _, target = spec.partition(":")
+    if kind != "openai" or not target:
+        raise ConfigError(
+            f"cannot read the model '{spec}'; use 'none' or 'openai:MODEL' "
+            "(with --llm-base-url for a local server)"
+        )
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError:
+        why = f"'{spec}' needs langchain-openai: pip install -e '.[llm]'"
+        logger.warning("%s; answering with the quotes alone", why)
+        return FallbackAnswerer(why)
+    key = os.environ.get(API_KEY_ENV) or os.environ.get("OPENAI_API_KEY") or "not-needed"
+    model = ChatOpenAI(
+        model=target,
+        base_url=settings.llm_base_url,
+        api_key=key,
+        timeout=settings.llm_timeout,
+        max_retries=0,
+        temperature=0,
+    )
+    where = settings.llm_base_url or "the OpenAI API"
+    return ModelAnswerer(model, f"{target} at {where}")

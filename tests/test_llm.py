@@ -92,3 +92,37 @@ def test_the_assistant_shows_what_the_model_wrote_and_what_was_checked(fake_inde
     assert [c["kind"] for c in answer.checks] == ["citation", "uncited"]
     data = answer.to_dict()
     assert data["generated"] is True and data["raw_answer"].endswith("Ships left [9].")
+
+
+def test_the_llm_setting_picks_the_writer(monkeypatch):
+    import pytest
+
+    from assistant import ComposedAnswerer, ConfigError
+    from assistant.llm import answerer_for
+
+    assert isinstance(answerer_for(Settings(llm="none")), ComposedAnswerer)
+    with pytest.raises(ConfigError, match="'openai:MODEL'"):
+        answerer_for(Settings(llm="gpt-whatever"))
+    pytest.importorskip("langchain_openai")
+    writer = answerer_for(Settings(llm="openai:small", llm_base_url="http://127.0.0.1:9/v1"))
+    assert isinstance(writer, ModelAnswerer) and writer.name == "small at http://127.0.0.1:9/v1"
+
+
+def test_an_unreachable_server_falls_back_and_says_so_on_the_answer(fake_index: Settings):
+    import pytest
+
+    pytest.importorskip("langchain_openai")
+    from assistant.llm import answerer_for
+
+    # nothing listens on port 9 (discard) of the loopback here
+    where = fake_index.model_copy(
+        update={"llm": "openai:small", "llm_base_url": "http://127.0.0.1:9/v1", "llm_timeout": 5}
+    )
+    with Assistant(where, HashEmbedder(), answerer=answerer_for(where)) as assistant:
+        answer = assistant.ask(QUESTION)
+    assert not answer.generated and answer.answer.startswith("“")  # the composed answer
+    (check,) = answer.checks
+    assert (
+        check["action"] == "fell back"
+        and "small at http://127.0.0.1:9/v1 failed" in check["detail"]
+    )
