@@ -218,7 +218,8 @@ def _add_llm(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--llm",
         metavar="SPEC",
-        help="who writes the answer: 'none' (the quotes, the default) or 'openai:MODEL'",
+        help="who writes the answer: 'none' (the quotes, the default), 'llamacpp:PATH.gguf' "
+        "or 'openai:MODEL'",
     )
     parser.add_argument(
         "--llm-base-url",

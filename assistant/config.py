@@ -250,8 +250,9 @@ class Settings(BaseSettings):
     llm: str = Field(
         "none",
         description=(
-            "Who writes the answer: 'none' (composed from the quotes) or 'openai:MODEL' (any "
-            "OpenAI-compatible server: llama.cpp, Ollama's /v1, vLLM, or a hosted API)."
+            "Who writes the answer: 'none' (composed from the quotes), 'llamacpp:PATH.gguf' (a "
+            "model file run in-process) or 'openai:MODEL' (any OpenAI-compatible server: "
+            "llama.cpp, Ollama's /v1, vLLM, or a hosted API)."
         ),
     )
     llm_base_url: str | None = Field(

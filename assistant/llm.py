@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from .answering import Answerer, ComposedAnswerer, compose
@@ -113,11 +114,13 @@ def answerer_for(settings: Settings) -> Answerer:
     if spec in ("", "none"):
         return ComposedAnswerer()
     kind, _, target = spec.partition(":")
-    if kind != "openai" or not target:
+    if kind not in ("openai", "llamacpp") or not target:
         raise ConfigError(
-            f"cannot read the model '{spec}'; use 'none' or 'openai:MODEL' "
-            "(with --llm-base-url for a local server)"
+            f"cannot read the model '{spec}'; use 'none', 'llamacpp:PATH.gguf' or "
+            "'openai:MODEL' (with --llm-base-url for a local server)"
         )
+    if kind == "llamacpp":
+        return _llamacpp(Path(target).expanduser(), spec)
     try:
         from langchain_openai import ChatOpenAI
     except ImportError:
@@ -135,3 +138,67 @@ def answerer_for(settings: Settings) -> Answerer:
     )
     where = settings.llm_base_url or "the OpenAI API"
     return ModelAnswerer(model, f"{target} at {where}")
+
+
+def _llamacpp(path: Path, spec: str) -> Answerer:
+    if not path.is_file():
+        raise ConfigError(f"no model file {path} ('{spec}'); give the path of a .gguf file")
+    try:
+        model = llamacpp_chat_model(path)
+    except ImportError:
+        why = (
+            f"'{spec}' needs llama-cpp-python: CMAKE_ARGS=\"-DLLAVA_BUILD=OFF\" "
+            "pip install llama-cpp-python (it compiles, about 6 minutes)"
+        )
+        logger.warning("%s; answering with the quotes alone", why)
+        return FallbackAnswerer(why)
+    return ModelAnswerer(model, path.name)
+
+
+def _role(message: Any) -> str:
+    return {"human": "user", "ai": "assistant", "system": "system"}.get(message.type, "user")
+
+
+def llamacpp_chat_model(path: Path, *, n_ctx: int = 4096, max_tokens: int = 256) -> Any:
+    """A LangChain chat model running the GGUF file at ``path`` in this process (llama.cpp).
+
+    Raises ``ImportError`` when llama-cpp-python is not installed.
+    """
+    from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.messages import AIMessage, AIMessageChunk
+    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+    from llama_cpp import Llama
+
+    llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count(), verbose=False)
+
+    class LlamaCppChat(BaseChatModel):
+        """llama.cpp's chat completion (the GGUF file's own chat template), as LangChain's."""
+
+        @property
+        def _llm_type(self) -> str:
+            return "llama-cpp"
+
+        def _completion(self, messages: list[Any], stream: bool) -> Any:
+            return llama.create_chat_completion(
+                messages=[{"role": _role(m), "content": m.content} for m in messages],
+                stream=stream,
+                temperature=0.0,
+                max_tokens=max_tokens,
+            )
+
+        def _generate(
+            self, messages: list[Any], stop: Any = None, run_manager: Any = None, **kw: Any
+        ) -> Any:
+            reply = self._completion(messages, stream=False)
+            text = reply["choices"][0]["message"].get("content") or ""
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+        def _stream(
+            self, messages: list[Any], stop: Any = None, run_manager: Any = None, **kw: Any
+        ) -> Iterator[Any]:
+            for part in self._completion(messages, stream=True):
+                piece = part["choices"][0]["delta"].get("content") or ""
+                if piece:
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+
+    return LlamaCppChat()

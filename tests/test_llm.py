@@ -126,3 +126,24 @@ def test_an_unreachable_server_falls_back_and_says_so_on_the_answer(fake_index: 
         check["action"] == "fell back"
         and "small at http://127.0.0.1:9/v1 failed" in check["detail"]
     )
+
+
+def test_a_gguf_spec_needs_a_file_and_falls_back_without_llama_cpp(tmp_path, monkeypatch):
+    import pytest
+
+    from assistant import ConfigError
+    from assistant.llm import FallbackAnswerer, answerer_for
+
+    with pytest.raises(ConfigError, match="no model file"):
+        answerer_for(Settings(llm=f"llamacpp:{tmp_path / 'missing.gguf'}"))
+    model_file = tmp_path / "tiny.gguf"
+    model_file.write_bytes(b"GGUF")
+
+    def not_installed(*args, **kwargs):
+        raise ImportError("No module named 'llama_cpp'")
+
+    monkeypatch.setattr("assistant.llm.llamacpp_chat_model", not_installed)
+    writer = answerer_for(Settings(llm=f"llamacpp:{model_file}"))
+    assert isinstance(writer, FallbackAnswerer) and "pip install llama-cpp-python" in writer.why
+    *_, done = writer.write(QUESTION, QUOTES)
+    assert done.model is None and done.checks[0]["action"] == "fell back"
