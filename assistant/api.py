@@ -390,14 +390,18 @@ class Assistant:
                 reason = "No sentence of the closest articles could be quoted."
         clock.lap("quotes")
         if reason is None:
-            written = Written("")
+            written, pieces = Written(""), 0
             for event in self.answerer.write(standalone, quotes):
                 if isinstance(event, TextPiece):
-                    clock.once("first_text")
+                    clock.once("first_text")  # a model's time to first token
+                    pieces += 1
                     yield event
                 else:
                     written = event
             clock.lap("write")
+            if pieces:  # a model streams about a token a piece: its tokens/s
+                clock.laps["pieces"] = pieces
+                clock.laps["pieces_per_s"] = round(pieces / max(clock.laps["write"], 1) * 1000, 1)
             answer = replace(
                 answer,
                 generated=written.model is not None,

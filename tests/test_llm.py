@@ -90,6 +90,7 @@ def test_the_assistant_shows_what_the_model_wrote_and_what_was_checked(fake_inde
     assert answer.generated and answer.model == "m" and not answer.refused
     assert answer.answer.startswith("About 1,400 dockworkers stopped work [1].")
     assert [c["kind"] for c in answer.checks] == ["citation", "uncited"]
+    assert answer.timings_ms["pieces"] > 1 and answer.timings_ms["pieces_per_s"] > 0
     data = answer.to_dict()
     assert data["generated"] is True and data["raw_answer"].endswith("Ships left [9].")
 
