@@ -355,7 +355,11 @@ class Assistant:
         clock = _Clock()
         catalog = index.catalog
         earlier = [h.standalone_question if isinstance(h, Answer) else h for h in history or ()]
-        standalone = condense(question, earlier, self.settings.question.follow_up_own_terms)
+        own_terms = self.settings.question.follow_up_own_terms
+        standalone = condense(question, earlier, own_terms)
+        rewrite = getattr(self.answerer, "condense", None)  # a model rewrites follow-ups
+        if standalone != question and rewrite is not None:
+            standalone = rewrite(question, earlier) or standalone
         clock.lap("condense")
         plan = self.plan(standalone, index)
         clock.lap("plan")

@@ -60,6 +60,26 @@ class ModelAnswerer:
             ("human", f"Quotes:\n{quotes_block(quotes)}\n\nQuestion: {question}"),
         ]
 
+    def condense(self, question: str, earlier: Sequence[str]) -> str | None:
+        """The follow-up ``question`` rewritten by the model to stand alone, given the earlier
+        standalone questions; None when the model fails or writes something unusable (the
+        rule-based rewrite is used then)."""
+        prompt = (
+            "Rewrite the follow-up question so that it can be understood without the earlier "
+            "ones. Reply with the rewritten question only.\n\nEarlier questions:\n"
+            + "\n".join(f"- {q}" for q in earlier[-3:])
+            + f"\n\nFollow-up: {question}"
+        )
+        try:
+            reply = self.model.invoke([("human", prompt)]).content
+        except Exception as exc:
+            logger.warning("%s could not rewrite the follow-up (%s)", self.name, exc)
+            return None
+        rewritten = " ".join(str(reply).split()).strip('"“” ')
+        if not rewritten or len(rewritten) > 4 * len(question) + 200 or "\n" in str(reply).strip():
+            return None
+        return rewritten
+
     def write(self, question: str, quotes: Sequence[Quote]) -> Iterator[TextPiece | Written]:
         raw = ""
         try:

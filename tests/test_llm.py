@@ -148,3 +148,27 @@ def test_a_gguf_spec_needs_a_file_and_falls_back_without_llama_cpp(tmp_path, mon
     assert isinstance(writer, FallbackAnswerer) and "pip install llama-cpp-python" in writer.why
     *_, done = writer.write(QUESTION, QUOTES)
     assert done.model is None and done.checks[0]["action"] == "fell back"
+
+
+def test_a_follow_up_is_rewritten_by_the_model_and_shown(fake_index: Settings):
+    writer = ModelAnswerer(
+        model(
+            "How many dockworkers stopped work at the Port of Calder Bay?",
+            "About 1,400 dockworkers stopped work [1].",
+        ),
+        "m",
+    )
+    with Assistant(fake_index, HashEmbedder(), answerer=writer) as assistant:
+        first = "Why did the dockworkers at Calder Bay go on strike?"
+        answer = assistant.ask("And how many of them?", history=[first])
+    assert answer.standalone_question == (
+        "How many dockworkers stopped work at the Port of Calder Bay?"
+    )
+    assert answer.question == "And how many of them?"
+
+
+def test_a_rewrite_the_model_botches_keeps_the_rule_based_one(fake_index: Settings):
+    writer = ModelAnswerer(model("Sure!\nHere it is:\n1. ...", "An answer [1]."), "m")
+    with Assistant(fake_index, HashEmbedder(), answerer=writer) as assistant:
+        answer = assistant.ask("And how many of them?", history=["Why did dockworkers strike?"])
+    assert answer.standalone_question.startswith("And how many of them (about: ")
