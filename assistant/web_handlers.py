@@ -159,10 +159,11 @@ class WebHandlers:
         yield [*chat, {"role": "assistant", "content": render_pending()}], history, "", ""
         try:
             filters = self.filters(sources, since, until)
-            written, shown_at = "", time.monotonic()
+            written, shown_at = "", None
             for event in self.assistant.stream(question, history=history, filters=filters):
                 if isinstance(event, TextPiece):  # shown as it is written, then replaced
                     written += event.text
+                    shown_at = shown_at or time.monotonic()  # from its first piece
                     if time.monotonic() - shown_at >= _UPDATE_SECONDS:
                         writing = {"role": "assistant", "content": render_writing(written)}
                         yield [*chat, writing], history, "", ""

@@ -134,7 +134,27 @@ def render_answer(answer: Answer, turn: int = 0) -> str:
             + "</div>"
         )
     lead = f'<div class="briefing-lead">{_text(answer_lead(answer))}</div>'
-    return lead + "".join(render_quote(q, turn) for q in answer.quotes)
+    return _written(answer) + lead + "".join(render_quote(q, turn) for q in answer.quotes)
+
+
+def _written(answer: Answer) -> str:
+    """A model's checked answer above the cards, with who wrote it and what the checks did;
+    or why the configured model did not write it."""
+    if answer.generated:
+        changed = len(answer.checks)
+        checks = f"; the checks changed {plural(changed, 'place')}" if changed else ""
+        return (
+            f'<div class="briefing-written" style="white-space: pre-wrap">{_text(answer.answer)}'
+            f'</div><div class="briefing-model" style="{_MUTED}">Written by '
+            f"{_text(answer.model or 'a model')} from the quotes below{checks}.</div>"
+        )
+    fell_back = [c["detail"] for c in answer.checks if c.get("action") == "fell back"]
+    if fell_back:
+        return (
+            f'<div class="briefing-model" style="{_MUTED}">{_text(fell_back[0])}; '
+            "the quotes answer alone.</div>"
+        )
+    return ""
 
 
 def render_writing(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from dataclasses import replace
 from datetime import date
 from html import unescape
 from pathlib import Path
@@ -552,3 +553,31 @@ def test_an_answer_is_shown_as_it_is_written_then_replaced_by_the_cards(fake_ind
     assert "<b>" not in writing[-1] and "<b>Dockworkers</b> stopped" in unescape(writing[-1])
     assert notice == "" and "briefing-card" in chat[-1]["content"]
     assert history[-1].answer.startswith("<b>Dockworkers</b>") and history[-1].passages == ()
+
+
+def test_a_written_answer_is_shown_escaped_with_its_model_above_the_cards():
+    base = Answer(
+        question="How many?",
+        standalone_question="How many?",
+        answer="About <b>1,400</b> stopped work [1]. It rained. [unsupported]",
+        refused=False,
+        quotes=(quote(1),),
+    )
+    written = replace(
+        base,
+        generated=True,
+        model="smollm2",
+        checks=({"kind": "uncited", "action": "marked", "detail": "It rained."},),
+    )
+    html = render_answer(written)
+    assert "<b>1,400</b>" not in html and "About <b>1,400</b> stopped" in unescape(html)
+    assert "Written by smollm2" in unescape(html) and "changed 1 place" in html
+    assert html.index("briefing-written") < html.index("briefing-card")
+    fell = replace(
+        base,
+        checks=({"kind": "model", "action": "fell back", "detail": "m failed (ConnectionError)"},),
+    )
+    assert "m failed (ConnectionError); the quotes answer alone." in unescape(render_answer(fell))
+    assert "briefing-written" not in render_answer(base) and "briefing-model" not in render_answer(
+        base
+    )
