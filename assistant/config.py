@@ -260,6 +260,11 @@ class Settings(BaseSettings):
         description="The OpenAI-compatible server for 'openai:MODEL', e.g. http://127.0.0.1:8080/v1.",
     )
     llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the model's server.")
+    llm_max_tokens: int = Field(
+        300,
+        gt=0,
+        description="Most tokens a model may write for one answer (a short answer is asked for).",
+    )
     article_cache: int = Field(
         256,
         gt=0,

@@ -140,7 +140,7 @@ def answerer_for(settings: Settings) -> Answerer:
             "'openai:MODEL' (with --llm-base-url for a local server)"
         )
     if kind == "llamacpp":
-        return _llamacpp(Path(target).expanduser(), spec)
+        return _llamacpp(Path(target).expanduser(), spec, settings.llm_max_tokens)
     try:
         from langchain_openai import ChatOpenAI
     except ImportError:
@@ -155,16 +155,20 @@ def answerer_for(settings: Settings) -> Answerer:
         timeout=settings.llm_timeout,
         max_retries=0,
         temperature=0,
+        max_tokens=settings.llm_max_tokens,  # sent as max_completion_tokens ...
+        # ... which llama.cpp's server ignores (a weak model then writes until its context is
+        # full): servers of one's own get the older name too
+        extra_body={"max_tokens": settings.llm_max_tokens} if settings.llm_base_url else None,
     )
     where = settings.llm_base_url or "the OpenAI API"
     return ModelAnswerer(model, f"{target} at {where}")
 
 
-def _llamacpp(path: Path, spec: str) -> Answerer:
+def _llamacpp(path: Path, spec: str, max_tokens: int) -> Answerer:
     if not path.is_file():
         raise ConfigError(f"no model file {path} ('{spec}'); give the path of a .gguf file")
     try:
-        model = llamacpp_chat_model(path)
+        model = llamacpp_chat_model(path, max_tokens=max_tokens)
     except ImportError:
         why = (
             f"'{spec}' needs llama-cpp-python: CMAKE_ARGS=\"-DLLAVA_BUILD=OFF\" "
@@ -179,7 +183,7 @@ def _role(message: Any) -> str:
     return {"human": "user", "ai": "assistant", "system": "system"}.get(message.type, "user")
 
 
-def llamacpp_chat_model(path: Path, *, n_ctx: int = 4096, max_tokens: int = 256) -> Any:
+def llamacpp_chat_model(path: Path, *, n_ctx: int = 4096, max_tokens: int = 300) -> Any:
     """A LangChain chat model running the GGUF file at ``path`` in this process (llama.cpp).
 
     Raises ``ImportError`` when llama-cpp-python is not installed.

@@ -107,6 +107,9 @@ def test_the_llm_setting_picks_the_writer(monkeypatch):
     pytest.importorskip("langchain_openai")
     writer = answerer_for(Settings(llm="openai:small", llm_base_url="http://127.0.0.1:9/v1"))
     assert isinstance(writer, ModelAnswerer) and writer.name == "small at http://127.0.0.1:9/v1"
+    # llama.cpp's server reads max_tokens, not max_completion_tokens: both are sent to it
+    payload = writer.model._get_request_payload([("human", "hi")])
+    assert payload["extra_body"] == {"max_tokens": 300} and payload["max_completion_tokens"] == 300
 
 
 def test_an_unreachable_server_falls_back_and_says_so_on_the_answer(fake_index: Settings):
