@@ -66,20 +66,20 @@ def check_answer(raw: str, quotes: Sequence[Quote]) -> Checked:
     by_number = {q.n: q for q in quotes}
     checks: list[Check] = []
     text = _CITATION.sub(lambda m: _valid_citation(m, by_number, checks), stripped)
-    sentences = []
+    shown = []
     for match in _SENTENCE.finditer(text):
         sentence = match.group()
         if not sentence.strip():
-            sentences.append(sentence)
+            shown.append(sentence)
             continue
-        cited = [by_number[n] for n in _cited(sentence)]
-        sentence = _QUOTATION.sub(lambda m, cited=cited: _verbatim(m, cited, checks), sentence)
-        if not cited:
+        sources = [by_number[n] for n in cited(sentence)]
+        sentence = _QUOTATION.sub(lambda m, q=sources: _verbatim(m, q, checks), sentence)
+        if not sources:
             checks.append(Check("uncited", "marked", sentence.strip()))
             ending = len(sentence) - len(sentence.rstrip())
             sentence = sentence.rstrip() + _UNSUPPORTED + sentence[len(sentence) - ending :]
-        sentences.append(sentence)
-    return Checked(text="".join(sentences).strip(), raw=raw, checks=tuple(checks))
+        shown.append(sentence)
+    return Checked(text="".join(shown).strip(), raw=raw, checks=tuple(checks))
 
 
 def _valid_citation(match: re.Match[str], quotes: dict[int, Quote], checks: list[Check]) -> str:
@@ -91,7 +91,8 @@ def _valid_citation(match: re.Match[str], quotes: dict[int, Quote], checks: list
     return f"{match.group(1)}[{', '.join(map(str, valid))}]" if valid else ""
 
 
-def _cited(sentence: str) -> list[int]:
+def cited(sentence: str) -> list[int]:
+    """The quote numbers ``sentence`` cites, valid or not."""
     return [int(n) for m in _CITATION.finditer(sentence) for n in m.group(2).split(",")]
 
 
@@ -102,6 +103,16 @@ def _verbatim(match: re.Match[str], cited: Sequence[Quote], checks: list[Check])
     where = ", ".join(f"[{q.n}]" for q in cited) or "no quote it cites"
     checks.append(Check("quotation", "removed", f"“{words}” is not verbatim in {where}"))
     return _REMOVED
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of an answer, as the checks see them."""
+    return [m.group() for m in _SENTENCE.finditer(text) if m.group().strip()]
+
+
+def quotations(text: str) -> list[str]:
+    """The words ``text`` presents as quotations."""
+    return [m.group(1) or m.group(2) for m in _QUOTATION.finditer(text)]
 
 
 def _squeezed(text: str) -> str:
