@@ -10,8 +10,8 @@ and the composed answer, on the same retrieval. Printed:
 - answer accuracy per type: a yes/no gold answer needs that word and not the other; any other
   gold answer must appear in the answer (case and punctuation aside); a null question is right
   when refused. Beside it, always answering "Yes", and the composed answer;
-- sentences of the model's own text that cite a quote that exists, and what is shown after the
-  checks; quotations it wrote that were verbatim in the quote they cite;
+- sentences of the model's own text that cite a quote that exists, and those the checks marked
+  unsupported; quotations it wrote that were verbatim in the quote they cite;
 - null questions refused with the model and without it;
 - time to first token, tokens/s (streamed pieces) and total time per question, p50.
 """
@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant import Assistant, Settings  # noqa: E402
+from assistant import Assistant, ComposedAnswerer, Settings  # noqa: E402
 from assistant.evaluation import load_queries  # noqa: E402
 from assistant.grounding import cited, quotations, sentences  # noqa: E402
 from assistant.llm import answerer_for  # noqa: E402
@@ -95,7 +95,8 @@ def main() -> None:
     picked = picked[: args.limit]
 
     rows: list[dict[str, Any]] = []
-    with Assistant.open(settings, build_if_missing=False) as composed:
+    quotes_only = ComposedAnswerer()
+    with Assistant.open(settings, build_if_missing=False, answerer=quotes_only) as composed:
         writer = answerer_for(settings)
         with Assistant(settings, composed.embedder, answerer=writer) as model:
             for n, gold in enumerate(picked, 1):
@@ -104,7 +105,7 @@ def main() -> None:
                 raw = written.raw_answer or ""
                 quotes = len(written.quotes) or len(plain.quotes)
                 total, cited = sentences_cited(raw, quotes)
-                shown_total, shown_cited = sentences_cited(written.answer, quotes)
+                marked = sum(c["kind"] == "uncited" for c in written.checks)
                 quoted = len(quotations(raw))
                 removed = sum(c["kind"] == "quotation" for c in written.checks)
                 t = written.timings_ms
@@ -125,8 +126,7 @@ def main() -> None:
                         "generated": written.generated,
                         "raw_sentences": total,
                         "raw_cited": cited,
-                        "shown_sentences": shown_total,
-                        "shown_cited": shown_cited,
+                        "marked_unsupported": marked,
                         "quotations": quoted,
                         "quotations_removed": removed,
                         "first_ms": t.get("first_text"),
@@ -155,7 +155,7 @@ def report(rows: list[dict[str, Any]], llm: str, out: Path | None) -> None:
             f"{share(items, 'composed_right'):8.3f}  {share(items, 'yes_right'):10.3f}"
         )
     raw_s, raw_c = sum(r["raw_sentences"] for r in rows), sum(r["raw_cited"] for r in rows)
-    shown_s, shown_c = sum(r["shown_sentences"] for r in rows), sum(r["shown_cited"] for r in rows)
+    marked = sum(r["marked_unsupported"] for r in rows)
     quotations = sum(r["quotations"] for r in rows)
     removed = sum(r["quotations_removed"] for r in rows)
     nulls = [r for r in rows if r["null"]]
@@ -164,7 +164,7 @@ def report(rows: list[dict[str, Any]], llm: str, out: Path | None) -> None:
         "n": len(rows),
         "generated": share(rows, "generated"),
         "raw_sentences_cited": raw_c / max(raw_s, 1),
-        "shown_sentences_cited": shown_c / max(shown_s, 1),
+        "sentences_marked_unsupported": marked / max(raw_s, 1),
         "quotations": quotations,
         "quotations_verbatim": (quotations - removed) / max(quotations, 1),
         "null_refused_model": share(nulls, "model_refused"),
@@ -183,10 +183,10 @@ def report(rows: list[dict[str, Any]], llm: str, out: Path | None) -> None:
         },
     }
     print(
-        f"sentences citing a quote that exists: {figures['raw_sentences_cited']:.3f} of the "
-        f"model's ({raw_s}), {figures['shown_sentences_cited']:.3f} of those shown (the rest are "
-        f"marked [unsupported]); quotations verbatim {figures['quotations_verbatim']:.3f} of "
-        f"{quotations}"
+        f"of the model's {raw_s} sentences, {figures['raw_sentences_cited']:.3f} cite a quote "
+        f"that exists; after the checks every shown sentence does or is marked [unsupported] "
+        f"({figures['sentences_marked_unsupported']:.3f}); quotations verbatim "
+        f"{figures['quotations_verbatim']:.3f} of {quotations}"
     )
     print(
         f"null questions refused: {figures['null_refused_model']:.3f} with the model, "
