@@ -131,7 +131,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from . import Assistant
     from .evaluation import run_eval
-    from .report import render_html, retrieval_rows
+    from .report import render_html
 
     settings = _settings(args)
     queries = checks.load_queries_file(args.queries)[: args.limit]
@@ -157,20 +157,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         run = run_eval(assistant, questions, log=log)
     figures = run.report()
     figures["chunk_tokens"] = settings.chunk_tokens
-    print(f"{'question type':<22}{'n':>6}  Hits@4  Hits@10  MRR@10  docR@10")
-    for row in retrieval_rows(figures):
-        name, n, *values = row
-        print(f"{name:<22}{n:>6}  " + "  ".join(f"{v:>6.3f}" for v in values))
-    ref, quotes, lat = figures["refusal"], figures["quotes"], figures["latency_ms"]
-    print(
-        f"refusal: {ref['null_refused']:.3f} of {ref['n_null']} null questions refused, "
-        f"{ref['answerable_refused']:.3f} of {ref['n_answerable']} answerable ones refused"
-    )
-    print(
-        f"quotes: {quotes['exact']:.3f} exact at their offsets ({quotes['n_quotes']} quotes); "
-        f"{quotes['gold_fact_quoted']:.3f} of answerable questions quote a gold fact"
-    )
-    print(f"latency of ask: p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms")
+    figures["llm"] = settings.llm
+    _print_figures(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
         report_file = args.json.with_suffix(".html")
@@ -182,6 +170,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
         print(f"wrote {args.json}, {report_file} and the per-question log {log}", file=sys.stderr)
     return EXIT_OK
+
+
+def _print_figures(figures: dict[str, Any]) -> None:
+    """The tables `briefing eval` prints (the same figures go to --json)."""
+    from .report import answer_rows, retrieval_rows
+
+    print(f"{'question type':<22}{'n':>6}  Hits@4  Hits@10  MRR@10  docR@10")
+    for name, n, *values in retrieval_rows(figures):
+        print(f"{name:<22}{n:>6}  " + "  ".join(f"{v:>6.3f}" for v in values))
+    ref, quotes, lat = figures["refusal"], figures["quotes"], figures["latency_ms"]
+    print(
+        f"refusal: {ref['null_refused']:.3f} of {ref['n_null']} null questions refused, "
+        f"{ref['answerable_refused']:.3f} of {ref['n_answerable']} answerable ones refused"
+    )
+    print(
+        f"quotes: {quotes['exact']:.3f} exact at their offsets ({quotes['n_quotes']} quotes); "
+        f"{quotes['gold_fact_quoted']:.3f} of answerable questions quote a gold fact"
+    )
+    written_by = "the model" if figures["llm"] != "none" else "composing the quotes"
+    print(f"answer accuracy (answers written by {written_by}; null questions: refused):")
+    print(f"{'question type':<22}{'n':>6}  answer  always-Yes")
+    for name, n, accuracy, yes in answer_rows(figures):
+        print(f"{name:<22}{n:>6}  {accuracy:>6.3f}  {yes:>10.3f}")
+    if writing := figures.get("writing"):
+        print(
+            f"model: {figures['llm']} wrote {writing['written']} answers "
+            f"({writing['fell_back']} fell back to the composed answer); of its "
+            f"{writing['raw_sentences']} sentences {writing['raw_sentences_cited']:.3f} cite a "
+            f"quote that exists, {writing['sentences_marked_unsupported']:.3f} were marked "
+            f"[unsupported]; quotations verbatim {writing['quotations_verbatim']:.3f} of "
+            f"{writing['quotations']}; p50 first token {writing['first_text_ms_p50']:.0f} ms, "
+            f"{writing['tokens_per_s_p50']:.1f} tokens/s"
+        )
+    print(f"latency of ask: p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -3,6 +3,10 @@
 The fact-level rule is the upstream benchmark's: a retrieved chunk is a hit when any gold
 evidence ``fact``, with spaces and newlines removed, is a substring of the chunk, also with
 them removed. Null queries (no evidence) are left out of retrieval metrics and used for refusal.
+
+Answer accuracy is a normalised match to the gold answer (``answer_correct``); beside it, the
+score of always answering "Yes". When a model wrote the answers, ``WritingScores`` counts what
+the checks found in its text (``assistant.grounding``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .grounding import cited, quotations, sentences
 
 _SPACE = re.compile(r"\s+")
 
@@ -107,6 +113,109 @@ def quote_has_fact(quote_text: str, facts: Sequence[str]) -> bool:
     return bool(q) and any((f := squash(fact)) and (f in q or q in f) for fact in facts)
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def answer_correct(gold: GoldQuery, text: str, refused: bool) -> bool:
+    """Whether an answer matches the gold one, case and punctuation aside.
+
+    A null question is answered right by a refusal. A yes/no gold answer needs that word and
+    not the other; any other gold answer must appear in the text as whole words.
+    """
+    if gold.is_null or refused:
+        return gold.is_null and refused
+    words, want = _words(text), _words(gold.answer)
+    if want in (["yes"], ["no"]):
+        other = "no" if want == ["yes"] else "yes"
+        return want[0] in words and other not in words
+    joined, wanted = " ".join(words), " ".join(want)
+    return bool(wanted) and f" {wanted} " in f" {joined} "
+
+
+def always_yes_correct(gold: GoldQuery) -> bool:
+    """The baseline: answering "Yes" to every question."""
+    return not gold.is_null and _words(gold.answer) == ["yes"]
+
+
+@dataclass
+class AnswerScores:
+    """Answer accuracy per question type, beside always answering "Yes"."""
+
+    right: dict[str, list[bool]] = field(default_factory=dict)
+    yes: dict[str, list[bool]] = field(default_factory=dict)
+
+    def add(self, gold: GoldQuery, text: str, refused: bool) -> bool:
+        ok = answer_correct(gold, text, refused)
+        self.right.setdefault(gold.question_type, []).append(ok)
+        self.yes.setdefault(gold.question_type, []).append(always_yes_correct(gold))
+        return ok
+
+    def as_dict(self) -> dict[str, dict[str, float]]:
+        def share(flags: Sequence[bool]) -> float:
+            return sum(flags) / max(len(flags), 1)
+
+        every = [f for flags in self.right.values() for f in flags]
+        every_yes = [f for flags in self.yes.values() for f in flags]
+        rows = {
+            t: {"n": len(self.right[t]), "accuracy": share(self.right[t]), "always_yes": share(y)}
+            for t, y in sorted(self.yes.items())
+        }
+        rows["all"] = {"n": len(every), "accuracy": share(every), "always_yes": share(every_yes)}
+        return rows
+
+
+@dataclass
+class WritingScores:
+    """What the checks found in a model's own text, over the answers a model wrote.
+
+    ``written`` answers were shown as the model wrote them (checked); ``fell_back`` ones were
+    composed from the quotes instead (the model failed, or cited none of them).
+    """
+
+    written: int = 0
+    fell_back: int = 0
+    raw_sentences: int = 0
+    raw_cited: int = 0
+    marked_unsupported: int = 0
+    quotations: int = 0
+    quotations_removed: int = 0
+    first_text_ms: list[float] = field(default_factory=list)
+    pieces_per_s: list[float] = field(default_factory=list)
+
+    def add(self, answer: Any) -> None:
+        self.written += answer.generated
+        self.fell_back += any(c["action"] == "fell back" for c in answer.checks)
+        if answer.raw_answer is None:  # no model wrote anything (none configured, or it failed)
+            return
+        raw = answer.raw_answer
+        found = sentences(raw)
+        self.raw_sentences += len(found)
+        self.raw_cited += sum(any(1 <= n <= len(answer.quotes) for n in cited(s)) for s in found)
+        self.marked_unsupported += sum(c["kind"] == "uncited" for c in answer.checks)
+        self.quotations += len(quotations(raw))
+        self.quotations_removed += sum(c["kind"] == "quotation" for c in answer.checks)
+        timings = answer.timings_ms
+        if timings.get("first_text") is not None:
+            self.first_text_ms.append(timings["first_text"])
+        if timings.get("pieces_per_s"):
+            self.pieces_per_s.append(timings["pieces_per_s"])
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "written": self.written,
+            "fell_back": self.fell_back,
+            "raw_sentences": self.raw_sentences,
+            "raw_sentences_cited": self.raw_cited / max(self.raw_sentences, 1),
+            "sentences_marked_unsupported": self.marked_unsupported / max(self.raw_sentences, 1),
+            "quotations": self.quotations,
+            "quotations_verbatim": (self.quotations - self.quotations_removed)
+            / max(self.quotations, 1),
+            "first_text_ms_p50": percentile(self.first_text_ms, 50),
+            "tokens_per_s_p50": percentile(self.pieces_per_s, 50),
+        }
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     if not values:
         return 0.0
@@ -128,6 +237,8 @@ class EvalRun:
     quotes_total: int = 0
     quotes_exact: int = 0
     quoted_gold: int = 0
+    answers: AnswerScores = field(default_factory=AnswerScores)
+    writing: WritingScores = field(default_factory=WritingScores)
     latencies_ms: list[float] = field(default_factory=list)
     ranks: dict[str, list[int | None]] = field(default_factory=dict)
     """First-hit rank (1..10, None for a miss) of each answerable question, by type."""
@@ -145,6 +256,10 @@ class EvalRun:
                 {"n": q.n, "text": q.text, "article_id": q.article_id} for q in answer.quotes
             ],
         }
+        record["answer_right"] = self.answers.add(gold, answer.answer, answer.refused)
+        self.writing.add(answer)
+        if answer.raw_answer is not None:  # a model wrote it: what it wrote and what was checked
+            record.update(model=answer.model, raw_answer=answer.raw_answer, checks=answer.checks)
         for q in answer.quotes:
             self.quotes_total += 1
             self.quotes_exact += article_text(q.article_id)[q.start : q.end] == q.text
@@ -177,7 +292,7 @@ class EvalRun:
         }
 
     def report(self) -> dict[str, Any]:
-        return {
+        figures: dict[str, Any] = {
             "n_queries": self.null_total + self.answerable_total,
             "retrieval": self.retrieval.as_dict(),
             "retrieval_by_type": {t: s.as_dict() for t, s in sorted(self.by_type.items())},
@@ -196,7 +311,11 @@ class EvalRun:
                 "p50": percentile(self.latencies_ms, 50),
                 "p95": percentile(self.latencies_ms, 95),
             },
+            "answers": self.answers.as_dict(),
         }
+        if self.writing.written or self.writing.fell_back:
+            figures["writing"] = self.writing.as_dict()
+        return figures
 
 
 def run_eval(assistant: Any, queries: Iterable[GoldQuery], *, log: Path | None = None) -> EvalRun:

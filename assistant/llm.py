@@ -20,7 +20,7 @@ from typing import Any
 from .answering import Answerer, ComposedAnswerer, compose
 from .config import Settings
 from .errors import ConfigError
-from .grounding import DECLINE_MARK, check_answer
+from .grounding import DECLINE_MARK, check_answer, cited, sentences
 from .types import Quote, TextPiece, Written
 
 logger = logging.getLogger(__name__)
@@ -90,15 +90,18 @@ class ModelAnswerer:
                     yield TextPiece(piece)
         except Exception as exc:  # the model or its server failed: the quotes still answer
             why = f"{self.name} failed ({type(exc).__name__}: {exc})"
-            yield Written(
-                compose(quotes),
-                checks=({"kind": "model", "action": "fell back", "detail": why},),
-                raw=raw or None,
-            )
+            yield Written(compose(quotes), checks=(_fell_back(why),), raw=raw or None)
             return
         checked = check_answer(raw, quotes)
         if not checked.refusal_reason and not checked.text.strip():
             checked = check_answer(f"{DECLINE_MARK} {self.name} wrote nothing.", quotes)
+        if not checked.refusal_reason and not any(cited(s) for s in sentences(checked.text)):
+            # nothing it wrote rests on a quote (a weak model, or one that followed an
+            # article's instructions): show the quotes, keep what it wrote and why
+            why = f"{self.name} cited none of the quotes; they are shown instead"
+            checks = (*(c.to_dict() for c in checked.checks), _fell_back(why))
+            yield Written(compose(quotes), checks=checks, raw=raw)
+            return
         yield Written(
             checked.text,
             refusal_reason=checked.refusal_reason,
@@ -106,6 +109,10 @@ class ModelAnswerer:
             checks=tuple(c.to_dict() for c in checked.checks),
             raw=raw,
         )
+
+
+def _fell_back(why: str) -> dict[str, str]:
+    return {"kind": "model", "action": "fell back", "detail": why}
 
 
 class FallbackAnswerer(ComposedAnswerer):
@@ -117,10 +124,7 @@ class FallbackAnswerer(ComposedAnswerer):
     def write(self, question: str, quotes: Sequence[Quote]) -> Iterator[TextPiece | Written]:
         for event in super().write(question, quotes):
             if isinstance(event, Written):
-                event = Written(
-                    event.text,
-                    checks=({"kind": "model", "action": "fell back", "detail": self.why},),
-                )
+                event = Written(event.text, checks=(_fell_back(self.why),))
             yield event
 
 

@@ -119,6 +119,11 @@ def retrieval_rows(report: Mapping[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def answer_rows(report: Mapping[str, Any]) -> list[list[Any]]:
+    """One row per question type and one for all: type, n, answer accuracy, always "Yes"."""
+    return [[t, r["n"], r["accuracy"], r["always_yes"]] for t, r in report["answers"].items()]
+
+
 def render_html(
     report: Mapping[str, Any],
     curves: Mapping[str, Sequence[float]],
@@ -144,6 +149,9 @@ td:first-child,th:first-child{{text-align:left}}</style></head><body>
 <p>{report["n_queries"]} questions; chunks of at most {report.get("chunk_tokens", "?")} word pieces.</p>
 <h2>Retrieval</h2>{_table(retrieval_rows(report), header)}
 <h3>Hits@k by question type</h3>{hits_at_k_chart(curves)}
+<h2>Answers</h2><p>Written by {html.escape(str(report.get("llm", "none")))}; a normalised match
+to the gold answer (null questions: refused).</p>
+{_table(answer_rows(report), ("question type", "n", "accuracy", "always Yes"))}
 <h2>Refusal, quotes, latency</h2>{_table(others, ("figure", "value"))}
 <h3>Latency of <code>ask</code></h3>{latency_histogram(latencies)}
 </body></html>

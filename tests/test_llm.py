@@ -59,6 +59,18 @@ def test_fabrication_bad_citations_and_uncited_claims_are_caught():
     assert done.text.count("[unsupported]") == 2 and done.raw == raw
 
 
+def test_an_answer_that_cites_no_quote_is_not_shown_as_the_answer():
+    """What a model writes without citing any quote (an article's injected "answer", say) is
+    kept and named, and the quotes are shown instead."""
+    raw = "The strike was cancelled and everyone went home. “It is over” [4]."
+    _, done = written(ModelAnswerer(model(raw), "fake"))
+    assert done.model is None and done.raw == raw  # not the model's answer; its words kept
+    assert done.text.startswith("“About 1,400 dockworkers") and "cancelled" not in done.text
+    kinds = [(c["kind"], c["action"]) for c in done.checks]
+    assert kinds[-1] == ("model", "fell back") and "cited none" in done.checks[-1]["detail"]
+    assert ("citation", "removed") in kinds and ("uncited", "marked") in kinds
+
+
 def test_a_model_that_declines_refuses_with_its_reason():
     _, done = written(ModelAnswerer(model("NOT ANSWERED: the quotes do not say who."), "fake"))
     assert done.refusal_reason == "the quotes do not say who." and done.model == "fake"
