@@ -22,6 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .analysis import one_copy_per_story
 from .answering import (
     Answerer,
     ComposedAnswerer,
@@ -32,14 +33,19 @@ from .answering import (
     refusal_reason,
 )
 from .chat import ChatSession
+from .chunking import split_sentences
 from .config import Settings
+from .dates import parse_date
 from .embedding import Embedder, SentenceEmbedder
-from .errors import AssistantClosedError, BriefingError, IndexBusyError
+from .errors import AssistantClosedError, BriefingError, ConfigError, IndexBusyError
 from .generations import current_generation
 from .query import QueryPlan, about_the_period, condense, plan_query
 from .quotes import score_sentences, select_quotes, verify
 from .reader import Catalog, Index, open_index
 from .retrieval import Reranker, SentenceReranker, retrieve
+from .syndication import carried_by
+from .timeline import Timeline, lead_sentences
+from .timeline import pick as pick_timeline
 from .types import Answer, Article, Filters, IndexReport, Passage, Quote, TextPiece, Written
 from .writer import Progress, sync_index
 
@@ -387,9 +393,11 @@ class Assistant:
         )
         quotes: tuple[Quote, ...] = ()
         if reason is None:
-            picked = select_quotes(scored, catalog.article_text, quoting, sources=plan.sources)
+            copies = one_copy_per_story([p.article_id for p in passages], catalog.stories)
+            candidates = [s for s in scored if s.passage.article_id not in copies]
+            picked = select_quotes(candidates, catalog.article_text, quoting, sources=plan.sources)
             checked = verify(picked, catalog.article_text)
-            quotes = tuple(replace(q, n=n) for n, q in enumerate(checked, 1))
+            quotes = tuple(replace(_said(q, catalog), n=n) for n, q in enumerate(checked, 1))
             if not quotes:
                 reason = "No sentence of the closest articles could be quoted."
         clock.lap("quotes")
@@ -427,6 +435,86 @@ class Assistant:
             refusal_reason=reason,
         )
 
+    def timeline(self, topic: str, *, since: str | None = None, limit: int = 12) -> Timeline:
+        """How the story on ``topic`` moved: one quote per article (the best on the topic),
+        ordered by publication date, with who said it; only articles from ``since`` (a date)
+        on when given. Empty, with the reason, when the articles do not cover the topic."""
+        since_ts = _day(since)
+        with self.reading() as index:
+            catalog, policy = index.catalog, self.settings.refusal
+            plan = self.plan(topic, index)
+            within = Filters(start_ts=since_ts) if since_ts is not None else None
+            k = max(3 * limit, self.settings.retrieval.passages)
+            passages, _dated = self._search(index, topic, k, within, plan)
+            quoting = self.settings.quotes.model_copy(update={"passages": k})
+            scored = score_sentences(
+                topic, passages, catalog.article_text, index.keywords.idf, quoting
+            )
+            ev = evidence(plan, passages, scored, index.keywords.mentions, policy)
+            reason = refusal_reason(ev, policy, plan) if passages else None
+            if not passages:
+                reason = f"No article{f' since {since}' if since else ''} is about {topic!r}."
+            if reason is not None:
+                return Timeline(topic, (), since, reason)
+            copies = one_copy_per_story([p.article_id for p in passages], catalog.stories)
+            picked = pick_timeline(
+                scored,
+                catalog.article_text,
+                catalog.articles,
+                limit=limit,
+                min_coverage=quoting.min_supporting_coverage,
+                skip=copies,
+            )
+            checked = verify(picked, catalog.article_text)
+            return Timeline(topic, tuple(_said(q, catalog) for q in checked), since)
+
+    def new_since(self, since: str, *, limit: int = 20) -> Timeline:
+        """What is new since ``since`` (a date): the articles published from that day on,
+        oldest first, each with its lead claim (its first attributed speech, else its first
+        sentence) and who made it."""
+        since_ts = _day(since)
+        with self.reading() as index:
+            catalog = index.catalog
+            fresh = [
+                a
+                for a in catalog.articles.values()
+                if a.published_ts is not None
+                and since_ts is not None
+                and a.published_ts >= since_ts
+            ]
+            fresh.sort(key=lambda a: (a.published_ts or 0, a.id))
+            copies = one_copy_per_story([a.id for a in fresh], catalog.stories)
+            articles = [
+                replace(a, text=catalog.article_text(a.id)) for a in fresh if a.id not in copies
+            ][-limit:]
+
+            def lead(article: Article) -> tuple[int, int] | None:
+                spoken = [s for s in catalog.speech(article.id) if s.speaker]
+                if spoken:
+                    return spoken[0].start, spoken[0].end
+                sentences = split_sentences(article.text)
+                return sentences[0] if sentences else None
+
+            quotes = verify(lead_sentences(articles, lead), catalog.article_text)
+            reason = None if quotes else f"No article was published on or after {since}."
+            return Timeline("", tuple(_said(q, catalog) for q in quotes), since, reason)
+
+    def speakers(self, article_id: str | None = None) -> list[dict[str, Any]]:
+        """Every span of reported speech found at index time (of one article, or of all):
+        ``article_id``, ``url``, ``title``, ``start``, ``end``, ``speaker``, ``speaker_text``,
+        ``role``, ``kind``; in article order, then text order."""
+        with self.reading() as index:
+            headers = index.catalog.articles
+            return [
+                {
+                    "article_id": aid,
+                    "url": headers[aid].url,
+                    "title": headers[aid].title,
+                    **asdict(speech),
+                }
+                for aid, speech in index.store.speech(article_id)
+            ]
+
     def chat(self) -> ChatSession:
         return ChatSession(self)
 
@@ -435,6 +523,28 @@ class Assistant:
         from .retriever import BriefingRetriever
 
         return BriefingRetriever(assistant=self, k=k, filters=filters)
+
+
+def _day(value: str | None) -> int | None:
+    """The start of the day ``value`` names (epoch seconds), or None when not given."""
+    if value is None:
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        raise ConfigError(f"{value!r} is not a date; write it as YYYY-MM-DD")
+    return parsed[1]
+
+
+def _said(quote: Quote, catalog: Catalog) -> Quote:
+    """``quote`` with who said it (found at index time) and who carried its wire story."""
+    story = catalog.stories.get(quote.article_id)
+    quote = replace(quote, carried_by=carried_by(story) if story else None)
+    if not catalog.analysed:  # an index synced before speech was found: the quote's own guess
+        return quote
+    speech = catalog.speech_at(quote.article_id, quote.start, quote.end)
+    if speech is None:
+        return replace(quote, speaker=None, role=None)
+    return replace(quote, speaker=speech.speaker, role=speech.role)
 
 
 def _newest_first(passages: list[Passage], near_best: float) -> list[Passage]:

@@ -22,13 +22,19 @@ from pydantic import ValidationError
 
 from . import BriefingError, ConfigError, Settings
 from . import cli_checks as checks
+from .cli_story import add_commands as add_story_commands
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
 DAY = checks.DAY
 
 logger = logging.getLogger(__name__)
 
-_STAGE_LABELS = {"chunking": "Chunking", "embedding": "Embedding", "writing": "Writing"}
+_STAGE_LABELS = {
+    "chunking": "Chunking",
+    "embedding": "Embedding",
+    "writing": "Writing",
+    "attributing": "Finding speakers",
+}
 
 
 class _ProgressBars:
@@ -45,7 +51,7 @@ class _ProgressBars:
 
         bar = self._bars.get(stage)
         if bar is None:
-            unit = "article" if stage == "chunking" else "chunk"
+            unit = "article" if stage in ("chunking", "attributing") else "chunk"
             bar = self._bars[stage] = tqdm(
                 total=total, desc=_STAGE_LABELS.get(stage, stage), unit=unit, file=sys.stderr
             )
@@ -362,7 +368,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=checks.port_number, metavar="N", help="port, 1 to 65535 (default 7860)"
     )
     serve.set_defaults(func=cmd_serve, subparser=serve)
+    add_story_commands(sub, _add_paths, _synced)
     return parser
+
+
+def _synced(args: argparse.Namespace) -> Any:
+    """The Assistant of ``args``'s settings, its index synced with the corpus first."""
+    from . import Assistant, sync_index
+
+    settings = _settings(args)
+    bars = _ProgressBars(enabled=sys.stderr.isatty() and not args.quiet)
+    try:
+        report = sync_index(settings, progress=bars)
+    finally:
+        bars.close()
+    if not args.quiet:
+        print(report.summary(), file=sys.stderr)
+    return Assistant.open(settings, build_if_missing=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,17 +17,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .analysis import analysed, stored_groups
 from .config import Settings
 from .embedding import model_identity
 from .errors import IndexMismatchError, IndexStoreError
 from .generations import Lease, lease_current, opening
 from .keyword import KEYWORD_VERSION, KeywordIndex
 from .store import ArticleStore
+from .syndication import Syndication
 from .types import Article, Chunk, Filters, Passage
+
+if TYPE_CHECKING:
+    from .attribution import Speech
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +131,36 @@ class Catalog:
             sorted({a.source for a in self.articles.values() if a.source})
         )
         self._texts: dict[str, str] = {}
+        self._speech: dict[str, tuple[Speech, ...]] = {}
+
+    @cached_property
+    def analysed(self) -> bool:
+        """Whether the sync that wrote this index found its speech and wire stories."""
+        return analysed(self.index.store)
+
+    @cached_property
+    def stories(self) -> dict[str, Syndication]:
+        """article id -> the wire story it is one copy of (only articles with copies)."""
+        return {aid: g for g in stored_groups(self.index.store) for aid in g.article_ids}
+
+    def speech(self, article_id: str) -> tuple[Speech, ...]:
+        """The reported speech found in an article at index time, in text order."""
+        found = self._speech.get(article_id)
+        if found is None:
+            found = tuple(s for _aid, s in self.index.store.speech(article_id))
+            if len(self._speech) >= self.cache_size:
+                self._speech.clear()
+            self._speech[article_id] = found
+        return found
+
+    def speech_at(self, article_id: str, start: int, end: int) -> Speech | None:
+        """The reported speech whose span holds most of ``[start, end)`` of an article."""
+        best, most = None, 0
+        for speech in self.speech(article_id):
+            shared = min(end, speech.end) - max(start, speech.start)
+            if shared > most:
+                best, most = speech, shared
+        return best if most * 2 >= end - start else None
 
     def date_span(self) -> tuple[str | None, str | None]:
         """The first and last publication dates (ISO) of the articles, None when undated."""

@@ -15,9 +15,12 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .types import Article, Chunk
+
+if TYPE_CHECKING:
+    from .attribution import Speech
 
 STORE_FILE = "store.sqlite"
 
@@ -34,6 +37,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     n_tokens INTEGER NOT NULL, terms TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS speech (
+    article_id TEXT NOT NULL REFERENCES articles(id), start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL, speaker TEXT, speaker_text TEXT, role TEXT, kind TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS speech_by_article ON speech(article_id);
+CREATE TABLE IF NOT EXISTS analysed (article_id TEXT PRIMARY KEY, version TEXT NOT NULL);
 """
 
 _ARTICLE_COLUMNS = (
@@ -160,7 +169,8 @@ class ArticleStore:
         with self._lock:
             found = self._db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))
             ids = [r[0] for r in found.fetchall()]
-            self._db.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
+            for table in ("speech", "analysed", "chunks"):
+                self._db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
             self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         return ids
 
@@ -221,3 +231,48 @@ class ArticleStore:
         rows = [(" ".join(t), cid) for cid, t in terms]
         with self._lock:
             self._db.executemany("UPDATE chunks SET terms = ? WHERE id = ?", rows)
+
+    # -- reported speech (found at index time, see attribution.py) -------------------------
+    def unanalysed(self, version: str) -> list[str]:
+        """Ids of the articles whose speech was not found by analysis ``version``."""
+        rows = self._rows(
+            "SELECT a.id FROM articles a LEFT JOIN analysed d ON d.article_id = a.id "
+            "WHERE d.version IS NOT ? ORDER BY a.locator",
+            (version,),
+        )
+        return [row[0] for row in rows]
+
+    def put_speech(self, article_id: str, speeches: Sequence[Speech], version: str) -> None:
+        """Replace what is stored of ``article_id``'s reported speech."""
+        rows = [
+            (article_id, s.start, s.end, s.speaker, s.speaker_text, s.role, s.kind)
+            for s in speeches
+        ]
+        with self._lock:
+            self._db.execute("DELETE FROM speech WHERE article_id = ?", (article_id,))
+            self._db.executemany(
+                'INSERT INTO speech (article_id, start, "end", speaker, speaker_text, role, kind) '
+                "VALUES (?,?,?,?,?,?,?)",
+                rows,
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO analysed (article_id, version) VALUES (?, ?)",
+                (article_id, version),
+            )
+
+    def speech(self, article_id: str | None = None) -> list[tuple[str, Speech]]:
+        """(article id, span) of the reported speech of one article or of all, in text order.
+
+        Empty for a store written before speech was found (read-only, it cannot be added)."""
+        from .attribution import Speech
+
+        where, params = ("WHERE article_id = ?", (article_id,)) if article_id else ("", ())
+        try:
+            rows = self._rows(
+                'SELECT article_id, start, "end", speaker, speaker_text, role, kind FROM speech '
+                f"{where} ORDER BY article_id, start",
+                params,
+            )
+        except sqlite3.OperationalError:  # no such table
+            return []
+        return [(row[0], Speech(*row[1:])) for row in rows]

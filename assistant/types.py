@@ -150,7 +150,13 @@ class Quote:
     start: int
     end: int
     speaker: str | None = None
-    """Who the sentence says is speaking ("Peskov said"), when it says so."""
+    """Who is speaking: the fullest name the article gives ("Dmitry Peskov" where the sentence
+    says "Peskov" or "he"), found at index time; None for the reporter's own words."""
+    role: str | None = None
+    """The speaker's role, when the article gives it ("Putin's spokesperson")."""
+    carried_by: str | None = None
+    """When the article is one wire story carried by several outlets, who carried it
+    ("AP, via The Ledger and Harbour Times"): one source, not several."""
 
     def reference(self) -> str:
         """``Source, 2023-11-27, “Title”`` with the unknown parts left out."""
@@ -195,12 +201,27 @@ class Answer:
     answer fell back to the composed one."""
     raw_answer: str | None = None
     """The model's own text, before the checks."""
+    disagreements: tuple[Disagreement, ...] = ()
+    """Quotes that oppose each other (a claim and its denial, two figures, two outcomes)."""
 
     def to_dict(self, *, passages: bool = False) -> dict[str, Any]:
         data = asdict(self)
         if not passages:
             data.pop("passages")
         return data
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Quotes of an answer that oppose each other, shown side by side."""
+
+    quotes: tuple[int, ...]
+    """The opposing quotes' numbers (``Quote.n``)."""
+    kind: str
+    """"denial" (a claim and its denial or rejection), "figures" (two figures for the same
+    quantity) or "outcome" (different outcomes reported)."""
+    why: str
+    """One line a reader understands: "Ketterby denied [2] the breach the regulator reported [1]"."""
 
 
 @dataclass(frozen=True)

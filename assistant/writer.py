@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .analysis import analyse, needs_analysis
 from .chunking import chunk_article
 from .config import Settings
 from .corpus import load_corpus
@@ -161,10 +162,12 @@ def sync_index(
         current = current_generation(index_dir)
         _remove_stale(index_dir, current, settings)
         old: dict[str, tuple[str, str]] = {}
+        stale_analysis = False
         if current is not None and not rebuild:
             with ArticleStore(current, readonly=True) as store:
                 check_compatible(store, settings, current)
                 old = store.manifest()
+                stale_analysis = needs_analysis(store)
         loaded = load_corpus(
             settings.corpus, max_file_bytes=settings.max_file_bytes, prefer=old.keys()
         )
@@ -177,7 +180,8 @@ def sync_index(
             unchanged=len(loaded.articles) - len(plan.added) - len(plan.updated),
             problems=loaded.problems,
         )
-        if current is not None and not rebuild and not (plan.added or plan.updated or plan.removed):
+        changed = plan.added or plan.updated or plan.removed or stale_analysis
+        if current is not None and not rebuild and not changed:
             with ArticleStore(current, readonly=True) as store:
                 totals = store.count_articles(), store.count_chunks()
             done = IndexReport(
@@ -305,6 +309,8 @@ def _write_generation(
             rows.update(zip(missing, found, strict=True))
             store.set_terms([(cid, rows[cid] or []) for cid in missing])
             store.commit()
+        analyse(store, report)  # who speaks where, which articles are one story
+        store.commit()
         crash_point("after-store")
         build_keyword_index(generation, list(rows), [terms or [] for terms in rows.values()])
         crash_point("after-bm25")

@@ -1,0 +1,86 @@
+"""What a sync learns about the articles beyond their chunks: who speaks where, and which
+articles carry one wire story.
+
+Both are found at index time and kept in the generation's store, so a question only reads them:
+- reported speech of each article (``attribution.find_speech``), in the ``speech`` table, found
+  again only for articles that are new, changed, or analysed by an older ``VERSION``;
+- the syndication groups of the whole corpus (``syndication.syndication_groups``), in the
+  store's meta, found again on every sync that writes a generation (a new article can join a
+  group of old ones).
+
+Bump ``VERSION`` when either changes what it finds: the next sync analyses every article again
+(no article is embedded again for it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from .store import ArticleStore
+from .syndication import Syndication, syndication_groups
+
+VERSION = "1"
+"""The analysis a store's speech and groups were made by."""
+
+_GROUPS = "syndication"
+_VERSION_KEY = "analysis"
+
+
+def needs_analysis(store: ArticleStore) -> bool:
+    """Whether a sync must analyse ``store``'s articles again (it was made by another version)."""
+    import importlib.util  # TEMP: attribution.py is being written
+
+    if importlib.util.find_spec("assistant.attribution") is None:
+        return False
+    return store.get_meta(_VERSION_KEY) != VERSION
+
+
+def analyse(store: ArticleStore, report: Callable[[str, int, int], None]) -> None:
+    """Find the speech of every article not yet analysed by ``VERSION``, and the groups."""
+    try:  # TEMP: attribution.py is being written
+        from .attribution import find_speech
+    except ImportError:
+        return
+    pending = store.unanalysed(VERSION)
+    report("attributing", 0, len(pending))
+    for done, article_id in enumerate(pending, 1):
+        article = store.article(article_id)
+        if article is not None:
+            store.put_speech(article_id, find_speech(article.text), VERSION)
+        report("attributing", done, len(pending))
+    groups = syndication_groups(list(store.articles()))
+    store.set_meta(_GROUPS, [asdict(g) for g in groups])
+    store.set_meta(_VERSION_KEY, VERSION)
+
+
+def stored_groups(store: ArticleStore) -> tuple[Syndication, ...]:
+    """The syndication groups a sync kept in ``store`` (none in a store made before them)."""
+    rows: list[dict[str, Any]] = store.get_meta(_GROUPS) or []
+    return tuple(
+        Syndication(
+            **{**row, "article_ids": tuple(row["article_ids"]), "outlets": tuple(row["outlets"])}
+        )
+        for row in rows
+    )
+
+
+def analysed(store: ArticleStore) -> bool:
+    """Whether a sync found the speech and groups of ``store`` (stores made before did not)."""
+    return store.get_meta(_VERSION_KEY) is not None
+
+
+def one_copy_per_story(article_ids: Sequence[str], stories: Mapping[str, Syndication]) -> set[str]:
+    """The articles among ``article_ids`` (best first) that are copies of a story whose
+    better-ranked copy is also there: an answer quotes one copy and names who carried it."""
+    seen: set[int] = set()
+    copies = set()
+    for article_id in article_ids:
+        story = stories.get(article_id)
+        if story is None:
+            continue
+        if id(story) in seen:
+            copies.add(article_id)
+        seen.add(id(story))
+    return copies

@@ -1,0 +1,92 @@
+"""How a story moved: the quotes on a topic ordered by publication date, and what is new since
+a date.
+
+``pick`` takes the scored sentences of a topic's passages (``quotes.score_sentences``) and keeps
+each article's best sentence that is about the topic, the best ``limit`` of them, oldest first;
+``Assistant.timeline`` finds the passages, verifies the quotes and adds who said them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .quotes import ScoredSentence
+from .types import Article, Quote
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Quotes on ``topic`` ordered by their articles' publication date, oldest first."""
+
+    topic: str
+    entries: tuple[Quote, ...]
+    since: str | None = None
+    """Only articles published on or after this date (ISO) were read."""
+    refusal_reason: str | None = None
+    """Why there is no timeline: the articles do not cover the topic."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def pick(
+    scored: Sequence[ScoredSentence],
+    article_text: Callable[[str], str],
+    articles: Mapping[str, Article],
+    *,
+    limit: int,
+    min_coverage: float,
+    skip: set[str] = frozenset(),  # type: ignore[assignment]
+) -> list[Quote]:
+    """Each article's best sentence on the topic (none from ``skip``), the best ``limit``,
+    ordered by publication (undated last), numbered from 1."""
+    best: dict[str, ScoredSentence] = {}
+    for sentence in scored:  # best first
+        aid = sentence.passage.article_id
+        if aid not in best and aid not in skip and sentence.coverage >= min_coverage:
+            best[aid] = sentence
+    kept = list(best.values())[:limit]
+    kept.sort(key=lambda s: (_when(articles[s.passage.article_id]), s.passage.article_id))
+    return [_quote(n, s, article_text) for n, s in enumerate(kept, 1)]
+
+
+def lead_sentences(
+    articles: Sequence[Article], spans: Callable[[Article], tuple[int, int] | None]
+) -> list[Quote]:
+    """One quote per article (its lead claim, ``spans`` picks it), oldest first."""
+    quotes = []
+    for article in sorted(articles, key=lambda a: (_when(a), a.id)):
+        span = spans(article)
+        if span is None:
+            continue
+        start, end = span
+        quotes.append(_make(len(quotes) + 1, article, start, end))
+    return quotes
+
+
+def _when(article: Article) -> tuple[int, int]:
+    ts = article.published_ts
+    return (0, ts) if ts is not None else (1, 0)
+
+
+def _quote(n: int, s: ScoredSentence, article_text: Callable[[str], str]) -> Quote:
+    p = s.passage
+    text = article_text(p.article_id)
+    return Quote(
+        n,
+        text[s.start : s.end],
+        p.article_id,
+        p.title,
+        p.source,
+        p.published,
+        p.url,
+        s.start,
+        s.end,
+    )
+
+
+def _make(n: int, article: Article, start: int, end: int) -> Quote:
+    a = article
+    return Quote(n, a.text[start:end], a.id, a.title, a.source, a.published, a.url, start, end)
