@@ -113,6 +113,20 @@ def build_app(
                         until = gr.Textbox(label="Until (YYYY-MM-DD)", elem_id="briefing-until")
             with gr.Column(scale=2):
                 source = gr.HTML(SOURCE_HINT, elem_id="briefing-source")
+                with gr.Accordion("Timeline", open=False, elem_id="briefing-timeline"):
+                    with gr.Row():
+                        topic = gr.Textbox(
+                            label="Topic",
+                            placeholder="e.g. Ketterby breach",
+                            elem_id="briefing-topic",
+                        )
+                        topic_since = gr.Textbox(
+                            label="Since (optional)", elem_id="briefing-topic-since"
+                        )
+                    show_timeline = gr.Button(
+                        "Show how the story moved", elem_id="briefing-show-timeline", size="sm"
+                    )
+                    timeline = gr.HTML("", elem_id="briefing-timeline-view")
                 with gr.Accordion("Corpus", open=False, elem_id="briefing-corpus"):
                     corpus_list = gr.HTML(corpus0, elem_id="briefing-corpus-list")
                     article_pick = gr.Dropdown(
@@ -152,6 +166,8 @@ def build_app(
         opened.change(ui.open_listed, opened, [source, article_pick]).then(
             None, js=SCROLL_TO_SOURCE_JS
         )
+        show_timeline.click(ui.timeline, [topic, topic_since], timeline)
+        topic.submit(ui.timeline, [topic, topic_since], timeline)
         article_pick.select(ui.open_article, article_pick, source)
         article_pick.change(ui.cancel_delete, None, [pending_delete, confirm_row])
         delete.click(

@@ -45,6 +45,7 @@ from .web_render import (
     render_pending,
     render_source,
     render_status,
+    render_timeline,
     render_writing,
 )
 
@@ -226,6 +227,26 @@ class WebHandlers:
         if article.text[quote.start : quote.end] != quote.text:
             return render_error("The article changed since this answer; ask the question again.")
         return render_source(article, quote.start, quote.end)
+
+    # timeline
+    def timeline(self, topic: str | None, since: str | None) -> str:
+        """How the story on ``topic`` moved (oldest first); with no topic, what is new since
+        ``since``. A date it cannot read, or neither given, is a notice saying so."""
+        topic, day = (topic or "").strip(), (since or "").strip()
+        if not topic and not day:
+            return render_notice("Name a topic, or give a date to see what is new since then.")
+        parsed = parse_date(day) if day else None
+        if day and parsed is None:
+            return render_error(f"Cannot read the date {day!r}; write it like 2023-11-27.")
+        when = parsed[0][:10] if parsed else None
+        try:
+            if topic:
+                found = self.assistant.timeline(topic, since=when)
+            else:
+                found = self.assistant.new_since(when or day)
+        except BriefingError as exc:
+            return render_error(str(exc))
+        return render_timeline(found)
 
     # corpus
     def open_article(self, article_id: str | None) -> str:

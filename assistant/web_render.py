@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .corpus import JSON_SUFFIXES, JSONL_SUFFIXES
+from .timeline import Timeline
 from .types import Answer, Article, ArticleRef, Quote, plural
 
 MARK_ID = "briefing-quote"
@@ -93,17 +94,55 @@ def render_quote(quote: Quote, turn: int = 0) -> str:
     A click on the card (or Enter on it) opens the quote in its article; the title links to
     the original only if its URL is http(s).
     """
-    speaker = f" — {_text(quote.speaker)}" if quote.speaker else ""
     meta = _meta(quote.source, quote.published)
+    carried = (
+        f'<div class="briefing-carried" style="{_MUTED}">One wire story: {_text(quote.carried_by)}'
+        "</div>"
+        if quote.carried_by
+        else ""
+    )
     return (
         f'<div class="briefing-card briefing-cite-{turn}-{quote.n}" role="button" tabindex="0" '
         f'title="Show this quote in its article" style="{_CARD}">'
-        f'<div class="briefing-card-text">“{_text(quote.text)}”{speaker}</div>'
+        f'<div class="briefing-card-text">“{_text(quote.text)}”{_said_by(quote)}</div>'
         f'<div class="briefing-card-meta" style="{_MUTED}">'
         f'<span class="briefing-n" style="{_CITE}">[{quote.n}]</span> '
         f"{meta + ' · ' if meta else ''}{_title_html(quote.title, quote.url)}</div>"
-        "</div>"
+        f"{carried}</div>"
     )
+
+
+def _said_by(quote: Quote) -> str:
+    """`` — Dmitry Peskov, Putin's spokesperson`` (escaped), or nothing."""
+    if not quote.speaker:
+        return ""
+    role = f", {_text(quote.role)}" if quote.role else ""
+    return f' <span class="briefing-speaker">— {_text(quote.speaker)}{role}</span>'
+
+
+_SIDES = "display:flex;gap:8px;flex-wrap:wrap;margin:4px 0"
+_SIDE = "flex:1 1 14em;border:1px solid #fecaca;border-left:4px solid #b91c1c;border-radius:6px;padding:6px 10px;background:#fff7f7"
+
+
+def render_disagreements(answer: Answer, turn: int = 0) -> str:
+    """Quotes that oppose each other, side by side, each with who said it and the why line."""
+    by_n = {q.n: q for q in answer.quotes}
+    blocks = []
+    for found in answer.disagreements:
+        sides = "".join(
+            f'<div class="briefing-side briefing-cite-{turn}-{n}" role="button" tabindex="0" '
+            f'style="{_SIDE}"><span class="briefing-n" style="{_CITE}">[{n}]</span> '
+            f"“{_text(by_n[n].text)}”{_said_by(by_n[n])}"
+            f'<div style="{_MUTED}">{_meta(by_n[n].source, by_n[n].published)}</div></div>'
+            for n in found.quotes
+            if n in by_n
+        )
+        blocks.append(
+            f'<div class="briefing-disagreement"><div><b>Sources disagree</b> '
+            f'<span style="{_MUTED}">({_text(found.kind)})</span>: {_text(found.why)}</div>'
+            f'<div style="{_SIDES}">{sides}</div></div>'
+        )
+    return "".join(blocks)
 
 
 def answer_lead(answer: Answer) -> str:
@@ -134,7 +173,8 @@ def render_answer(answer: Answer, turn: int = 0) -> str:
             + "</div>"
         )
     lead = f'<div class="briefing-lead">{_text(answer_lead(answer))}</div>'
-    return _written(answer) + lead + "".join(render_quote(q, turn) for q in answer.quotes)
+    cards = "".join(render_quote(q, turn) for q in answer.quotes)
+    return _written(answer) + render_disagreements(answer, turn) + lead + cards
 
 
 def _written(answer: Answer) -> str:
@@ -172,6 +212,29 @@ def render_error(message: str) -> str:
 
 def render_notice(message: str) -> str:
     return f'<div class="briefing-notice" role="status">{_text(message)}</div>'
+
+
+# -- timeline --------------------------------------------------------------------------------
+def render_timeline(timeline: Timeline) -> str:
+    """The quotes of a timeline, oldest first: date, source, the words and who said them."""
+    if timeline.refusal_reason:
+        return f'<div class="briefing-refusal" style="{_REFUSAL}">{_text(timeline.refusal_reason)}</div>'
+    what = f"“{_text(timeline.topic)}”" if timeline.topic else "What is new"
+    since = f" since {_text(timeline.since)}" if timeline.since else ""
+    items = "".join(
+        f'<li class="briefing-event briefing-open-{article_key(q.article_id)}" role="button" '
+        'tabindex="0" title="Read this article" style="margin:0 0 8px;cursor:pointer">'
+        f"<b>{_text((q.published or 'undated')[:10])}</b> · {_text(q.source or '')}"
+        f"<div>“{_text(q.text)}”{_said_by(q)}</div>"
+        f"<div style='{_MUTED}'>{_title_html(q.title, q.url)}"
+        f"{' · ' + _text(q.carried_by) if q.carried_by else ''}</div></li>"
+        for q in timeline.entries
+    )
+    return (
+        f'<div class="briefing-timeline"><div>{what}{since}: '
+        f"{plural(len(timeline.entries), 'article')}, oldest first.</div>"
+        f'<ol style="max-height:50vh;overflow-y:auto;padding-left:1.2em">{items}</ol></div>'
+    )
 
 
 # -- source panel ----------------------------------------------------------------------------
