@@ -15,11 +15,17 @@ Bump ``VERSION`` when either changes what it finds: the next sync analyses every
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, replace
+from typing import TYPE_CHECKING, Any
 
+from .names import KeyName
+from .quotes import ScoredSentence
 from .store import ArticleStore
 from .syndication import Syndication, syndication_groups
+from .text import keyword_tokens
+
+if TYPE_CHECKING:
+    from .attribution import Speech
 
 VERSION = "1"
 """The analysis a store's speech and groups were made by."""
@@ -84,3 +90,25 @@ def one_copy_per_story(article_ids: Sequence[str], stories: Mapping[str, Syndica
             copies.add(article_id)
         seen.add(id(story))
     return copies
+
+
+def prefer_named_speakers(
+    scored: Sequence[ScoredSentence],
+    names: Sequence[KeyName],
+    speech_at: Callable[[str, int, int], Speech | None],
+    bonus: float,
+) -> list[ScoredSentence]:
+    """``scored`` with ``bonus`` added to the on-topic words of a speaker the question names
+    ("What did Lavrov say about peacekeepers?" prefers what Lavrov said), best first again."""
+    if not names or not bonus:
+        return list(scored)
+    rescored = []
+    for sentence in scored:
+        speech = speech_at(sentence.passage.article_id, sentence.start, sentence.end)
+        if sentence.coverage and speech is not None and speech.speaker:
+            who = set(keyword_tokens([f"{speech.speaker} {speech.role or ''}"])[0])
+            if any(name.terms and set(name.terms) <= who for name in names):
+                sentence = replace(sentence, score=sentence.score + bonus)
+        rescored.append(sentence)
+    rescored.sort(key=lambda s: (-s.score, s.passage.stages.get("rank", 0), s.start))
+    return rescored

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .analysis import one_copy_per_story
+from .analysis import one_copy_per_story, prefer_named_speakers
 from .answering import (
     Answerer,
     ComposedAnswerer,
@@ -394,7 +394,12 @@ class Assistant:
         quotes: tuple[Quote, ...] = ()
         if reason is None:
             copies = one_copy_per_story([p.article_id for p in passages], catalog.stories)
-            candidates = [s for s in scored if s.passage.article_id not in copies]
+            candidates = prefer_named_speakers(
+                [s for s in scored if s.passage.article_id not in copies],
+                plan.names,
+                catalog.speech_at,
+                quoting.named_speaker_weight,
+            )
             picked = select_quotes(candidates, catalog.article_text, quoting, sources=plan.sources)
             checked = verify(picked, catalog.article_text)
             quotes = tuple(replace(_said(q, catalog), n=n) for n, q in enumerate(checked, 1))

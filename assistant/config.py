@@ -122,6 +122,12 @@ class QuoteConfig(_Section):
         ge=0,
         description="Bonus for reported speech that names its speaker: readers want who said it.",
     )
+    named_speaker_weight: float = Field(
+        0.3,
+        ge=0,
+        description="Bonus for the words of a speaker the question names ('What did Lavrov say "
+        "about ...?'), found at index time; set by hand, not swept.",
+    )
     answer_type_weight: float = Field(
         0.2,
         ge=0,
