@@ -468,6 +468,7 @@ class Assistant:
                 catalog.articles,
                 limit=limit,
                 min_coverage=quoting.min_supporting_coverage,
+                names=plan.names,
                 skip=copies,
             )
             checked = verify(picked, catalog.article_text)

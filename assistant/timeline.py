@@ -8,12 +8,17 @@ each article's best sentence that is about the topic, the best ``limit`` of them
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .names import KeyName
 from .quotes import ScoredSentence
 from .types import Article, Quote
+
+RELATIVE_COVERAGE = 0.5
+"""An article's sentence joins a timeline when it holds at least this share of what the best
+sentence holds of the topic's terms (set by hand on the demo briefing)."""
 
 
 @dataclass(frozen=True)
@@ -38,14 +43,20 @@ def pick(
     *,
     limit: int,
     min_coverage: float,
-    skip: set[str] = frozenset(),  # type: ignore[assignment]
+    names: Sequence[KeyName] = (),
+    skip: Collection[str] = (),
 ) -> list[Quote]:
     """Each article's best sentence on the topic (none from ``skip``), the best ``limit``,
-    ordered by publication (undated last), numbered from 1."""
+    ordered by publication (undated last), numbered from 1.
+
+    On the topic: it holds at least ``min_coverage`` and half the best sentence's share of the
+    topic's terms, and, when the topic names someone or something, one of those ``names``."""
+    floor = max(min_coverage, max((s.coverage for s in scored), default=0.0) * RELATIVE_COVERAGE)
     best: dict[str, ScoredSentence] = {}
     for sentence in scored:  # best first
         aid = sentence.passage.article_id
-        if aid not in best and aid not in skip and sentence.coverage >= min_coverage:
+        named = not names or any(n.terms and set(n.terms) <= sentence.held for n in names)
+        if aid not in best and aid not in skip and sentence.coverage >= floor and named:
             best[aid] = sentence
     kept = list(best.values())[:limit]
     kept.sort(key=lambda s: (_when(articles[s.passage.article_id]), s.passage.article_id))
