@@ -33,18 +33,15 @@ from .answering import (
     refusal_reason,
 )
 from .chat import ChatSession
-from .chunking import split_sentences
 from .config import Settings
-from .dates import parse_date
 from .embedding import Embedder, SentenceEmbedder
-from .errors import AssistantClosedError, BriefingError, ConfigError, IndexBusyError
+from .errors import AssistantClosedError, BriefingError, IndexBusyError
 from .generations import current_generation
 from .query import QueryPlan, about_the_period, condense, plan_query
 from .quotes import score_sentences, select_quotes, verify
 from .reader import Catalog, Index, open_index
 from .retrieval import Reranker, SentenceReranker, retrieve
-from .syndication import carried_by
-from .timeline import Timeline, lead_sentences
+from .timeline import Timeline, day_start, whats_new
 from .timeline import pick as pick_timeline
 from .types import Answer, Article, Filters, IndexReport, Passage, Quote, TextPiece, Written
 from .writer import Progress, sync_index
@@ -402,7 +399,7 @@ class Assistant:
             )
             picked = select_quotes(candidates, catalog.article_text, quoting, sources=plan.sources)
             checked = verify(picked, catalog.article_text)
-            quotes = tuple(replace(_said(q, catalog), n=n) for n, q in enumerate(checked, 1))
+            quotes = tuple(replace(catalog.attributed(q), n=n) for n, q in enumerate(checked, 1))
             if not quotes:
                 reason = "No sentence of the closest articles could be quoted."
         clock.lap("quotes")
@@ -444,7 +441,7 @@ class Assistant:
         """How the story on ``topic`` moved: one quote per article (the best on the topic),
         ordered by publication date, with who said it; only articles from ``since`` (a date)
         on when given. Empty, with the reason, when the articles do not cover the topic."""
-        since_ts = _day(since)
+        since_ts = day_start(since) if since else None
         with self.reading() as index:
             catalog, policy = index.catalog, self.settings.refusal
             plan = self.plan(topic, index)
@@ -472,38 +469,14 @@ class Assistant:
                 skip=copies,
             )
             checked = verify(picked, catalog.article_text)
-            return Timeline(topic, tuple(_said(q, catalog) for q in checked), since)
+            return Timeline(topic, tuple(catalog.attributed(q) for q in checked), since)
 
     def new_since(self, since: str, *, limit: int = 20) -> Timeline:
         """What is new since ``since`` (a date): the articles published from that day on,
         oldest first, each with its lead claim (its first attributed speech, else its first
         sentence) and who made it."""
-        since_ts = _day(since)
         with self.reading() as index:
-            catalog = index.catalog
-            fresh = [
-                a
-                for a in catalog.articles.values()
-                if a.published_ts is not None
-                and since_ts is not None
-                and a.published_ts >= since_ts
-            ]
-            fresh.sort(key=lambda a: (a.published_ts or 0, a.id))
-            copies = one_copy_per_story([a.id for a in fresh], catalog.stories)
-            articles = [
-                replace(a, text=catalog.article_text(a.id)) for a in fresh if a.id not in copies
-            ][-limit:]
-
-            def lead(article: Article) -> tuple[int, int] | None:
-                spoken = [s for s in catalog.speech(article.id) if s.speaker]
-                if spoken:
-                    return spoken[0].start, spoken[0].end
-                sentences = split_sentences(article.text)
-                return sentences[0] if sentences else None
-
-            quotes = verify(lead_sentences(articles, lead), catalog.article_text)
-            reason = None if quotes else f"No article was published on or after {since}."
-            return Timeline("", tuple(_said(q, catalog) for q in quotes), since, reason)
+            return whats_new(index.catalog, since, limit=limit)
 
     def speakers(self, article_id: str | None = None) -> list[dict[str, Any]]:
         """Every span of reported speech found at index time (of one article, or of all):
@@ -529,28 +502,6 @@ class Assistant:
         from .retriever import BriefingRetriever
 
         return BriefingRetriever(assistant=self, k=k, filters=filters)
-
-
-def _day(value: str | None) -> int | None:
-    """The start of the day ``value`` names (epoch seconds), or None when not given."""
-    if value is None:
-        return None
-    parsed = parse_date(value)
-    if parsed is None:
-        raise ConfigError(f"{value!r} is not a date; write it as YYYY-MM-DD")
-    return parsed[1]
-
-
-def _said(quote: Quote, catalog: Catalog) -> Quote:
-    """``quote`` with who said it (found at index time) and who carried its wire story."""
-    story = catalog.stories.get(quote.article_id)
-    quote = replace(quote, carried_by=carried_by(story) if story else None)
-    if not catalog.analysed:  # an index synced before speech was found: the quote's own guess
-        return quote
-    speech = catalog.speech_at(quote.article_id, quote.start, quote.end)
-    if speech is None:
-        return replace(quote, speaker=None, role=None)
-    return replace(quote, speaker=speech.speaker, role=speech.role)
 
 
 def _newest_first(passages: list[Passage], near_best: float) -> list[Passage]:

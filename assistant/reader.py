@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,8 +28,8 @@ from .errors import IndexMismatchError, IndexStoreError
 from .generations import Lease, lease_current, opening
 from .keyword import KEYWORD_VERSION, KeywordIndex
 from .store import ArticleStore
-from .syndication import Syndication
-from .types import Article, Chunk, Filters, Passage
+from .syndication import Syndication, carried_by
+from .types import Article, Chunk, Filters, Passage, Quote
 
 if TYPE_CHECKING:
     from .attribution import Speech
@@ -161,6 +161,17 @@ class Catalog:
             if shared > most:
                 best, most = speech, shared
         return best if most * 2 >= end - start else None
+
+    def attributed(self, quote: Quote) -> Quote:
+        """``quote`` with who said it (found at index time) and who carried its wire story."""
+        story = self.stories.get(quote.article_id)
+        quote = replace(quote, carried_by=carried_by(story) if story else None)
+        if not self.analysed:  # synced before speech was found: keep the quote's own guess
+            return quote
+        speech = self.speech_at(quote.article_id, quote.start, quote.end)
+        if speech is None:
+            return replace(quote, speaker=None, role=None)
+        return replace(quote, speaker=speech.speaker, role=speech.role)
 
     def date_span(self) -> tuple[str | None, str | None]:
         """The first and last publication dates (ISO) of the articles, None when undated."""

@@ -4,17 +4,25 @@ a date.
 ``pick`` takes the scored sentences of a topic's passages (``quotes.score_sentences``) and keeps
 each article's best sentence that is about the topic, the best ``limit`` of them, oldest first;
 ``Assistant.timeline`` finds the passages, verifies the quotes and adds who said them.
+``whats_new`` lists the articles from a date on, each with its lead claim.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any
 
+from .analysis import one_copy_per_story
+from .chunking import split_sentences
+from .dates import parse_date
+from .errors import ConfigError
 from .names import KeyName
 from .quotes import ScoredSentence
 from .types import Article, Quote
+
+if TYPE_CHECKING:
+    from .reader import Catalog
 
 RELATIVE_COVERAGE = 0.5
 """An article's sentence joins a timeline when it holds at least this share of what the best
@@ -101,3 +109,35 @@ def _quote(n: int, s: ScoredSentence, article_text: Callable[[str], str]) -> Quo
 def _make(n: int, article: Article, start: int, end: int) -> Quote:
     a = article
     return Quote(n, a.text[start:end], a.id, a.title, a.source, a.published, a.url, start, end)
+
+
+def whats_new(catalog: Catalog, since: str, *, limit: int) -> Timeline:
+    """The articles published from ``since`` (a date) on, oldest first (the newest ``limit``,
+    one copy of a wire story), each with its lead claim: its first attributed speech, else its
+    first sentence."""
+    since_ts = day_start(since)
+    fresh = sorted(
+        (a for a in catalog.articles.values() if (a.published_ts or -1) >= since_ts),
+        key=lambda a: (a.published_ts or 0, a.id),
+    )
+    copies = one_copy_per_story([a.id for a in fresh], catalog.stories)
+    kept = [replace(a, text=catalog.article_text(a.id)) for a in fresh if a.id not in copies]
+
+    def lead(article: Article) -> tuple[int, int] | None:
+        spoken = [s for s in catalog.speech(article.id) if s.speaker]
+        if spoken:
+            return spoken[0].start, spoken[0].end
+        sentences = split_sentences(article.text)
+        return sentences[0] if sentences else None
+
+    quotes = [catalog.attributed(q) for q in lead_sentences(kept[-limit:], lead)]
+    reason = None if quotes else f"No article was published on or after {since}."
+    return Timeline("", tuple(quotes), since, reason)
+
+
+def day_start(value: str) -> int:
+    """The start of the day ``value`` names (epoch seconds); ``ConfigError`` if it is none."""
+    parsed = parse_date(value)
+    if parsed is None:
+        raise ConfigError(f"{value!r} is not a date; write it as YYYY-MM-DD")
+    return parsed[1]
