@@ -14,6 +14,7 @@ Bump ``VERSION`` when either changes what it finds: the next sync analyses every
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
@@ -92,15 +93,24 @@ def one_copy_per_story(article_ids: Sequence[str], stories: Mapping[str, Syndica
     return copies
 
 
+_ASKS_FOR_WORDS = re.compile(
+    r"\b(?:say|said|says|tell|told|claim|deny|denied|denies|statement|comment|respond|react|"
+    r"according|stance|position|view|think|warn|argue|argued|announce|insist|describe|call)",
+    re.IGNORECASE,
+)
+
+
 def prefer_named_speakers(
+    question: str,
     scored: Sequence[ScoredSentence],
     names: Sequence[KeyName],
     speech_at: Callable[[str, int, int], Speech | None],
     bonus: float,
 ) -> list[ScoredSentence]:
-    """``scored`` with ``bonus`` added to the on-topic words of a speaker the question names
-    ("What did Lavrov say about peacekeepers?" prefers what Lavrov said), best first again."""
-    if not names or not bonus:
+    """``scored`` with ``bonus`` added to the on-topic words of a speaker the question names,
+    when it asks what was said ("What did Lavrov say about peacekeepers?" prefers what Lavrov
+    said; "Did the Kremlin accept…?" asks about an act, not words), best first again."""
+    if not names or not bonus or not _ASKS_FOR_WORDS.search(question):
         return list(scored)
     rescored = []
     for sentence in scored:

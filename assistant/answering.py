@@ -146,7 +146,7 @@ def closest_articles(passages: Sequence[Passage], n: int = 5) -> list[ArticleRef
 
 def _quoted(q: Quote) -> str:
     said = f" — {q.speaker}" if q.speaker else ""
-    return f"“{q.text}” [{q.n}]{said}"
+    return f"{q.marked()} [{q.n}]{said}"
 
 
 def compose(quotes: Sequence[Quote]) -> str:

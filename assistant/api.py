@@ -392,6 +392,7 @@ class Assistant:
         if reason is None:
             copies = one_copy_per_story([p.article_id for p in passages], catalog.stories)
             candidates = prefer_named_speakers(
+                standalone,
                 [s for s in scored if s.passage.article_id not in copies],
                 plan.names,
                 catalog.speech_at,

@@ -89,5 +89,5 @@ def cmd_timeline(args: argparse.Namespace, opened: Callable[[argparse.Namespace]
             said = f" — {quote.speaker}" if quote.speaker else ""
             carried = f" ({quote.carried_by})" if quote.carried_by else ""
             day = (quote.published or "undated")[:10]
-            print(f"{day}  {quote.source or quote.title}{carried}\n    “{quote.text}”{said}")
+            print(f"{day}  {quote.source or quote.title}{carried}\n    {quote.marked()}{said}")
     return EXIT_OK

@@ -43,7 +43,7 @@ def quotes_block(quotes: Sequence[Quote]) -> str:
     for q in quotes:
         where = ", ".join(p for p in (q.source, (q.published or "")[:10]) if p)
         about = "; ".join(p for p in (q.speaker, where) if p)
-        lines.append(f"[{q.n}]" + (f" ({about})" if about else "") + f" “{q.text}”")
+        lines.append(f"[{q.n}]" + (f" ({about})" if about else "") + f" {q.marked()}")
     return "\n".join(lines)
 
 

@@ -158,6 +158,14 @@ class Quote:
     """When the article is one wire story carried by several outlets, who carried it
     ("AP, via The Ledger and Harbour Times"): one source, not several."""
 
+    def marked(self) -> str:
+        """The text in quotation marks, without doubling the article's own: a sentence that
+        opens a quotation (“There is…) gets no second “, and a closing ” is added only when
+        a quotation is left open."""
+        opens = self.text.startswith("“")
+        left_open = self.text.count("“") + (not opens) > self.text.count("”")
+        return f"{'' if opens else '“'}{self.text}{'”' if left_open else ''}"
+
     def reference(self) -> str:
         """``Source, 2023-11-27, “Title”`` with the unknown parts left out."""
         parts = [p for p in (self.source, (self.published or "")[:10]) if p]

@@ -104,7 +104,7 @@ def render_quote(quote: Quote, turn: int = 0) -> str:
     return (
         f'<div class="briefing-card briefing-cite-{turn}-{quote.n}" role="button" tabindex="0" '
         f'title="Show this quote in its article" style="{_CARD}">'
-        f'<div class="briefing-card-text">“{_text(quote.text)}”{_said_by(quote)}</div>'
+        f'<div class="briefing-card-text">{_text(quote.marked())}{_said_by(quote)}</div>'
         f'<div class="briefing-card-meta" style="{_MUTED}">'
         f'<span class="briefing-n" style="{_CITE}">[{quote.n}]</span> '
         f"{meta + ' · ' if meta else ''}{_title_html(quote.title, quote.url)}</div>"
@@ -132,7 +132,7 @@ def render_disagreements(answer: Answer, turn: int = 0) -> str:
         sides = "".join(
             f'<div class="briefing-side briefing-cite-{turn}-{n}" role="button" tabindex="0" '
             f'style="{_SIDE}"><span class="briefing-n" style="{_CITE}">[{n}]</span> '
-            f"“{_text(by_n[n].text)}”{_said_by(by_n[n])}"
+            f"{_text(by_n[n].marked())}{_said_by(by_n[n])}"
             f'<div style="{_MUTED}">{_meta(by_n[n].source, by_n[n].published)}</div></div>'
             for n in found.quotes
             if n in by_n
@@ -225,7 +225,7 @@ def render_timeline(timeline: Timeline) -> str:
         f'<li class="briefing-event briefing-open-{article_key(q.article_id)}" role="button" '
         'tabindex="0" title="Read this article" style="margin:0 0 8px;cursor:pointer">'
         f"<b>{_text((q.published or 'undated')[:10])}</b> · {_text(q.source or '')}"
-        f"<div>“{_text(q.text)}”{_said_by(q)}</div>"
+        f"<div>{_text(q.marked())}{_said_by(q)}</div>"
         f"<div style='{_MUTED}'>{_title_html(q.title, q.url)}"
         f"{' · ' + _text(q.carried_by) if q.carried_by else ''}</div></li>"
         for q in timeline.entries

@@ -167,10 +167,15 @@ def test_a_named_speaker_is_preferred():
     def speech_at(article_id: str, start: int, end: int) -> Speech | None:
         return speeches.get(start)
 
-    names = key_names("What did Lavrov say about peacekeepers?")
-    ranked = prefer_named_speakers([other, lavrov], names, speech_at, 0.3)
+    asked = "What did Lavrov say about peacekeepers?"
+    ranked = prefer_named_speakers(asked, [other, lavrov], key_names(asked), speech_at, 0.3)
     assert [s.start for s in ranked] == [0, 50]
-    assert prefer_named_speakers([other, lavrov], (), speech_at, 0.3) == [other, lavrov]
+    assert prefer_named_speakers(asked, [other, lavrov], (), speech_at, 0.3) == [other, lavrov]
+    act = "Did Lavrov accept peacekeepers?"  # asks about an act, not words
+    assert prefer_named_speakers(act, [other, lavrov], key_names(act), speech_at, 0.3) == [
+        other,
+        lavrov,
+    ]
 
 
 QUOTE = Quote(1, "We <b>will</b> not sign.", "a", "T", "Orsen Gazette", "2023-11-20", None, 0, 24)
