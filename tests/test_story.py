@@ -250,3 +250,21 @@ def test_cli_speakers_and_timeline_on_the_seed(tmp_path: Path, capsys: pytest.Ca
     assert main(["timeline", "Kremlin European peacekeepers", *paths, "--json"]) == 0
     timeline = json.loads(capsys.readouterr().out)
     assert timeline["topic"] == "Kremlin European peacekeepers" and timeline["entries"]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("The ferry will stop.", "“The ferry will stop.”"),
+        (
+            "“There is a position on this. I have nothing to add.",
+            "“There is a position on this. I have nothing to add.”",
+        ),
+        ("I have nothing to add,” Colquhoun said.", "“I have nothing to add,” Colquhoun said."),
+        ("And not in talks.”", "“And not in talks.”"),
+        ("He called it “unacceptable”.", "“He called it “unacceptable”.”"),
+        ("“We will not sign,” she said.", "“We will not sign,” she said."),
+    ],
+)
+def test_a_quote_never_doubles_the_articles_own_marks(text: str, shown: str):
+    assert replace(QUOTE, text=text).marked() == shown
