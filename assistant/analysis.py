@@ -17,16 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .attribution import Speech, find_speech
 from .names import KeyName
 from .quotes import ScoredSentence
 from .store import ArticleStore
 from .syndication import Syndication, syndication_groups
 from .text import keyword_tokens
-
-if TYPE_CHECKING:
-    from .attribution import Speech
 
 VERSION = "1"
 """The analysis a store's speech and groups were made by."""
@@ -37,19 +35,11 @@ _VERSION_KEY = "analysis"
 
 def needs_analysis(store: ArticleStore) -> bool:
     """Whether a sync must analyse ``store``'s articles again (it was made by another version)."""
-    import importlib.util  # TEMP: attribution.py is being written
-
-    if importlib.util.find_spec("assistant.attribution") is None:
-        return False
     return store.get_meta(_VERSION_KEY) != VERSION
 
 
 def analyse(store: ArticleStore, report: Callable[[str, int, int], None]) -> None:
     """Find the speech of every article not yet analysed by ``VERSION``, and the groups."""
-    try:  # TEMP: attribution.py is being written
-        from .attribution import find_speech
-    except ImportError:
-        return
     pending = store.unanalysed(VERSION)
     report("attributing", 0, len(pending))
     for done, article_id in enumerate(pending, 1):

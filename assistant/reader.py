@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .analysis import analysed, stored_groups
+from .attribution import Speech
 from .config import Settings
 from .embedding import model_identity
 from .errors import IndexMismatchError, IndexStoreError
@@ -30,9 +31,6 @@ from .keyword import KEYWORD_VERSION, KeywordIndex
 from .store import ArticleStore
 from .syndication import Syndication, carried_by
 from .types import Article, Chunk, Filters, Passage, Quote
-
-if TYPE_CHECKING:
-    from .attribution import Speech
 
 logger = logging.getLogger(__name__)
 

@@ -15,12 +15,10 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .attribution import Speech
 from .types import Article, Chunk
-
-if TYPE_CHECKING:
-    from .attribution import Speech
 
 STORE_FILE = "store.sqlite"
 
@@ -264,11 +262,6 @@ class ArticleStore:
         """(article id, span) of the reported speech of one article or of all, in text order.
 
         Empty for a store written before speech was found (read-only, it cannot be added)."""
-        try:  # TEMP: attribution.py is being written
-            from .attribution import Speech
-        except ImportError:
-            return []
-
         where, params = ("WHERE article_id = ?", (article_id,)) if article_id else ("", ())
         try:
             rows = self._rows(
