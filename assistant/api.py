@@ -34,6 +34,7 @@ from .answering import (
 )
 from .chat import ChatSession
 from .config import Settings
+from .disagreement import find_disagreements
 from .embedding import Embedder, SentenceEmbedder
 from .errors import AssistantClosedError, BriefingError, IndexBusyError
 from .generations import current_generation
@@ -426,7 +427,15 @@ class Assistant:
             )
             reason = written.refusal_reason
             if reason is None:
-                yield replace(answer, answer=written.text, quotes=quotes, timings_ms=clock.done())
+                opposed = find_disagreements(standalone, quotes)
+                clock.lap("disagreements")
+                yield replace(
+                    answer,
+                    answer=written.text,
+                    quotes=quotes,
+                    disagreements=opposed,
+                    timings_ms=clock.done(),
+                )
                 return
         closest = tuple(closest_articles(passages))
         yield replace(

@@ -131,6 +131,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print()
     else:  # a refusal, or checks changed what was streamed: the answer as it stands
         print(("\n\n--- checked answer ---\n" if written else "") + answer.answer)
+    if answer.disagreements and not args.json:
+        print("\nSources disagree:")
+        for found in answer.disagreements:
+            print(f"- {found.why} ({found.kind})")
     return EXIT_OK
 
 

@@ -3,7 +3,9 @@
 Sentences come from the retrieved passages (their spans were found at indexing time). Each is
 scored by how much of the question's weighted vocabulary it holds, plus the retrieval score of the passage
 it came from; the best ones are taken with at most a few per article, so several sources speak.
-Before anything is shown, ``verify`` checks every quote against the stored article text.
+When a sentence of the passages opposes a chosen one (a denial, another figure for the same
+quantity, another outcome: ``disagreement``), it is shown too, in place of the weakest supporting
+quote. Before anything is shown, ``verify`` checks every quote against the stored article text.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .config import QuoteConfig
+from .disagreement import Statement, oppositions
 from .text import QUESTION_WORDS, keyword_tokens
 from .types import Passage, Quote
 
@@ -151,8 +154,13 @@ def select_quotes(
     config: QuoteConfig,
     *,
     sources: Sequence[str] = (),
+    other_side: bool = True,
 ) -> list[Quote]:
-    """The lead sentence and supporting ones: each named source first, then by score."""
+    """The lead sentence and supporting ones: each named source first, then by score.
+
+    With ``other_side``, a sentence of the passages that opposes a chosen one is shown right
+    after it, in place of the weakest supporting quote (``_with_other_side``).
+    """
     chosen: list[ScoredSentence] = []
     per_article: dict[str, int] = {}
 
@@ -174,6 +182,7 @@ def select_quotes(
         best = next((s for s in scored if s.passage.source == source and fits(s)), None)
         if best is not None and len(chosen) < config.max_quotes:
             take(best)
+    named = list(chosen)
     # other articles first; then, if few articles answer, more sentences of the same ones
     for cap in (config.per_article, config.max_quotes):
         for candidate in scored:
@@ -181,7 +190,80 @@ def select_quotes(
                 break
             if fits(candidate, cap):
                 take(candidate)
+    if other_side:
+        chosen = _with_other_side(chosen, scored, article_text, config, keep=named)
     return [_quote(n, s, article_text) for n, s in enumerate(chosen, 1)]
+
+
+_CANDIDATES = 40
+"""How many of the best other sentences are read for the other side of a chosen quote."""
+
+
+def _with_other_side(
+    chosen: list[ScoredSentence],
+    scored: Sequence[ScoredSentence],
+    article_text: Callable[[str], str],
+    config: QuoteConfig,
+    keep: Sequence[ScoredSentence] = (),
+) -> list[ScoredSentence]:
+    """``chosen``, with the best sentence that opposes a chosen quote put right after it.
+
+    At most ``max_quotes // 2`` are brought in, each replacing the weakest quote that is not the
+    lead, a named outlet's, or a side of a disagreement already shown; the count never grows
+    past ``max_quotes``. The pair must share the question's terms (those the sentences hold).
+    """
+    room = config.max_quotes // 2
+    if not chosen or room == 0:
+        return chosen
+
+    def plain(s: ScoredSentence) -> str:
+        return _plain(article_text(s.passage.article_id)[s.start : s.end])
+
+    def statement(s: ScoredSentence, *, is_chosen: bool = False) -> Statement:
+        text = article_text(s.passage.article_id)[s.start : s.end]
+        who = speaker_of(text) if is_chosen else None  # only a chosen quote's speaker is asked for
+        return Statement(text, s.passage.article_id, s.start, who, s.passage.published or "")
+
+    # a sentence holding none of the question's terms can still give the other figure ("1,150
+    # staff had not reported" beside "1,400 workers stayed away"); the other rules need them.
+    # A sentence repeated by another outlet is not another side.
+    shown = {plain(c) for c in chosen}
+    pool = [s for s in scored if plain(s) not in shown][:_CANDIDATES]
+    if not pool:
+        return chosen
+    topic = frozenset().union(*(s.held for s in scored))
+    statements = [statement(s, is_chosen=True) for s in chosen] + [statement(s) for s in pool]
+    opposed = oppositions(statements, topic=topic, split=len(chosen))
+    # sentences are compared by identity: a Passage holds a dict, so they do not hash
+    sides = {id(chosen[k]) for (i, j) in opposed if j < len(chosen) for k in (i, j)}
+    kept = {id(s) for s in keep}
+    result = list(chosen)
+    for i, quote in enumerate(chosen):
+        if room == 0:
+            break
+        if id(quote) in sides or all(s is not quote for s in result):
+            continue
+        other = next(
+            (pool[j - len(chosen)] for (a, j) in opposed if a == i and j >= len(chosen)), None
+        )
+        if other is None or plain(other) in {plain(s) for s in result}:
+            continue
+        if len(result) >= config.max_quotes:
+            spare = [s for s in result[1:] if id(s) not in sides | kept and s is not quote]
+            if not spare:
+                break
+            weakest = min(spare, key=lambda s: s.score)
+            result = [s for s in result if s is not weakest]
+        at = next(k for k, s in enumerate(result) if s is quote)
+        result.insert(at + 1, other)
+        sides |= {id(quote), id(other)}
+        room -= 1
+    return result
+
+
+def _plain(text: str) -> str:
+    """A sentence as compared for repeats (one wire story in several outlets)."""
+    return " ".join(text.lower().split())
 
 
 def _quote(n: int, s: ScoredSentence, article_text: Callable[[str], str]) -> Quote:
