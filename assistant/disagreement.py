@@ -19,7 +19,8 @@ just before it in its own article. Then:
   be returning, began enforcing / would not enforce), or one result with different named
   winners ("the Blue Jays won the sweepstakes" / "agreed to a contract with the Dodgers").
 
-Pure functions over text, no model: cue words, negation scope, antonyms, numbers with units.
+Pure functions over text, no model: cue words, negation scope, antonyms, numbers with units
+(read by ``figures``).
 ``quotes.select_quotes`` calls ``oppositions`` to bring the other side of a chosen quote in from
 the passages; ``find_disagreements`` lists the pairs among the quotes shown.
 """
@@ -27,11 +28,19 @@ the passages; ``find_disagreements`` lists the pairs among the quotes shown.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
 
+from .figures import (
+    ASKS_FIGURES,
+    Quantity,
+    conflict,
+    quantities,
+    question_focus,
+    unit_class,
+)
 from .text import QUESTION_WORDS, keyword_tokens
 from .types import Disagreement, Quote
 
@@ -48,6 +57,12 @@ class Opposition:
     first: int
     words: tuple[str, str]
     """What each side says, in their own words ("1,200 jobs", "850 roles"), or the cue."""
+    strong: bool = True
+    """Clear enough to bring in a sentence the answer did not choose: a denial of two of the
+    question's terms (or of the sentence just before it), a figure for what the question counts
+    (or for the figures it asks about), the word the claim says negated in the same form. Weak
+    ones ("does not price match" / "pricing policies", "$14 billion" / "$2 billion" for a
+    question that counts nothing) are listed only between quotes already shown."""
 
 
 # -- reading one statement ---------------------------------------------------------------------
@@ -61,6 +76,8 @@ _PASS_OVER = frozenset(
     "be been being is was were are have has had a an the any ever yet longer to plan plans "
     "intention intend intends going able expected once more again".split()
 )
+# prepositions the keyword stems keep: what they relate is elsewhere
+_RELATIONS = frozenset("from with into onto over under about after before than for".split())
 _GENERIC = frozenset(
     "said say says told tell report reported according also would could one two year week day "
     "time month season statement comment ad compani company peopl official go get make take".split()
@@ -159,59 +176,6 @@ _NOT_NAMES = frozenset(
     "January February March April May June July August September October November December "
     "Loading Credit Photo Read More".split()
 )
-# a number, optionally a range: "$US240 million", "1.1 billion crowns", "23%", "100 million to
-# 200 million posts", "340-mile", "now 20" (an age)
-_NUMBER = (
-    r"(?P<cur{i}>US\$|\$US|\$|€|£)?(?P<num{i}>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)"
-    r"(?P<pct{i}>\s?%|\s?per ?cent\b)?(?:\s?(?P<scale{i}>thousand|million|billion|trillion|bn)\b)?"
-)
-_QUANTITY = re.compile(
-    r"(?<![\w.,])(?:(?P<age>now|aged)\s)?"
-    + _NUMBER.format(i=1)
-    + r"(?:\s?(?:to|-|–)\s?"
-    + _NUMBER.format(i=2)
-    + r")?(?:(?P<hyphen>-)|\s)?(?P<unit>[A-Za-z]+)?"
-)
-_SAME_AS_BEFORE = "?"
-_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
-_SKIP_BEFORE_UNIT = frozenset("more extra additional new unique total other of".split())
-_UNIT_CLASSES = (
-    frozenset("worker staff employe docker member".split()),
-    frozenset("job role post posit".split()),
-    frozenset("peopl person civilian israeli palestinian resid individu".split()),
-)
-_VAGUE_UNITS = frozenset("figur number mark estim percent time and or in on at to the a".split())
-_CHANGE = re.compile(
-    r"\b(?:rose|rise|rises|fell|fall|falls|dropped|drop|drops|lost|gained|gains|slipped|add|"
-    r"adds|added|jumped|climbed|declined|edged|increased|decreased|up|down|higher|lower|from|by|"
-    r"cut|or)\s+(?:(?:about|around|nearly|almost|some|more than|another)\s+)?$"
-    r"|\b(?:rais|increas|lift|cut|lower|reduc|extend)\w*\b(?:\s+\S+){0,5}\s+to\s+$"
-)
-_QUALIFIERS = re.compile(
-    r"\b(target|goal|limit|cap|quota|forecast|projected|predicted|expected|average|median|"
-    r"minimum|maximum|record|above|below|over|under|beyond|exceed\w*)\b"
-)
-_MONTH = re.compile(
-    r"\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?\s*$|\b(?:January|February|"
-    r"March|April|May|June|July|August|September|October|November|December)\s+$",
-    re.I,
-)
-_OFF = re.compile(r"^\s*(?:off|discount)\b", re.I)
-_HEDGES = frozenset(
-    "about around nearly almost some at least more than as many up to over just roughly".split()
-)
-_TARGET = re.compile(r"\b(?:keep|limit|cap|hold)\w*\s+(?:\w+\s+){0,3}to\s+$")
-_PER = re.compile(
-    r"^\W*(?:for each|each|per|a head|apiece|annually|yearly|monthly|a (?:year|month|week|day))\b",
-    re.I,
-)
-_CONTRAST = re.compile(
-    r"\b(?:than the|above the|below the|against|versus|vs|rather than|instead of|not|contrary)\b"
-)
-_SPECIFIERS = re.compile(
-    r"\b(?:Pro|Max|Mini|Plus|Ultra|Air|Lite|SE|XL|first|second|third|fourth|\d+(?:st|nd|rd|th)|"
-    r"gen|generation|\d+-inch|M\d)\b"
-)
 
 
 @dataclass(frozen=True)
@@ -229,22 +193,6 @@ class Statement:
     @classmethod
     def of(cls, quote: Quote) -> Statement:
         return cls(quote.text, quote.article_id, quote.start, quote.speaker, quote.published or "")
-
-
-@dataclass(frozen=True)
-class _Quantity:
-    low: float
-    high: float
-    unit: str
-    raw: str
-    context: frozenset[str]
-    qualifier: frozenset[str]
-    """What kind of figure it is, when said: a target, an average, a rate ("per")."""
-    historical: bool
-    changed: bool
-    specifiers: frozenset[str]
-    verb: str | None
-    """The verb just before it, if it is one ("killed", "kidnapped"): what is counted."""
 
 
 @dataclass
@@ -390,8 +338,8 @@ class _Reading:
         return _winner(self)
 
     @cached_property
-    def quantities(self) -> list[_Quantity]:
-        return _quantities(self.statement.text, self.stems_between)
+    def quantities(self) -> list[Quantity]:
+        return quantities(self.statement.text, self.stems_between)
 
 
 def _denied_thing(after: str) -> str | None:
@@ -447,108 +395,15 @@ def _stem_set(text: str) -> frozenset[str]:
     )
 
 
-def _quantities(text: str, stems_between: Callable[[int, int], frozenset[str]]) -> list[_Quantity]:
-    """The numbers of ``text`` that have a unit, with what tells them apart."""
-    found = []
-    for m in _QUANTITY.finditer(text):
-        values = [_value(m, i) for i in (1, 2) if m.group(f"num{i}")]
-        unit = _unit(m, text)
-        if unit is None and (m.group("scale1") or m.group("scale2")):
-            unit = _SAME_AS_BEFORE  # "up from 45 million.": only to recognise a value
-        if unit is None:
-            continue
-        before = text[max(0, m.start() - 40) : m.start()].lower()
-        window_at = (max(0, m.start() - 60), min(len(text), m.end() + 60))
-        window = text[window_at[0] : window_at[1]]
-        if _MONTH.search(before):
-            continue  # "the Sept. 1 game"
-        qualifier = set(_QUALIFIERS.findall(before[-25:].lower()))
-        after = f" {m.group('unit') or ''}{text[m.end() :]}"
-        if _PER.match(after):
-            qualifier.add("per")
-        if _TARGET.search(before):
-            qualifier.add("target")
-        found.append(
-            _Quantity(
-                low=min(values),
-                high=max(values),
-                unit=unit,
-                raw=m.group().strip(),
-                context=stems_between(*window_at) - {unit},
-                qualifier=frozenset(qualifier),
-                historical=bool(re.search(r"\bfrom\s+(?:the\s+)?$", before)),
-                changed=bool(_CHANGE.search(before) or _OFF.match(after)),
-                specifiers=frozenset(_SPECIFIERS.findall(window)),
-                verb=_verb_before(before),
-            )
-        )
-    return found
-
-
-def _verb_before(before: str) -> str | None:
-    """The stem of an -ed/-ing word just before a number, hedges aside ("killed more than")."""
-    for word in reversed(re.findall(r"[a-z']+", before.lower())[-5:]):
-        if word in _HEDGES:
-            continue
-        if word.endswith(("ed", "ing")) and word not in ("said", "reported", "according"):
-            return _stem(word) or None
-        return None
-    return None
-
-
-def _value(m: re.Match[str], i: int) -> float:
-    value = float(m.group(f"num{i}").replace(",", ""))
-    scale = m.group(f"scale{i}") or m.group(f"scale{3 - i}")  # "100 to 200 million"
-    return value * _SCALES.get(scale or "", 1.0)
-
-
-def _unit(m: re.Match[str], text: str) -> str | None:
-    if m.group("hyphen") and m.group("unit"):
-        return None  # "a 24-hour strike", "a 340-mile range": what it describes is elsewhere
-    if m.group("age"):
-        return "age"
-    if m.group("pct1") or m.group("pct2"):
-        return "%"
-    if m.group("cur1") or m.group("cur2"):
-        return "$" if "€" not in m.group() and "£" not in m.group() else m.group("cur1")
-    number = m.group("num1").replace(",", "")
-    if re.fullmatch(r"(19|20)\d\d", number) and not m.group("scale1"):
-        return None  # a year
-    word = m.group("unit")
-    rest = text[m.end() :]
-    if word and word.lower() in _SKIP_BEFORE_UNIT:
-        following = re.match(r"\s*(?:the\s+)?([A-Za-z]+)", rest)
-        word = following.group(1) if following else None
-    if not word or word[0].isupper():
-        return None
-    stem = _stem(word.lower())
-    if not stem or stem in _VAGUE_UNITS:
-        return None
-    return _unit_class(stem)
-
-
 # -- comparing two statements --------------------------------------------------------------------
 def topic_terms(question: str) -> frozenset[str]:
     """The question's terms that a pair of statements must share (question words aside)."""
     return frozenset(keyword_tokens([question])[0]) - QUESTION_WORDS - _GENERIC
 
 
-def _focus(question: str) -> str | None:
-    """What a "how many/much" question counts: "how many jobs" -> job (its unit class)."""
-    match = re.search(r"\bhow (?:many|much)\s+(\w+)", question, re.I)
-    if match is None:
-        return None
-    stems = keyword_tokens([match.group(1)])[0]
-    return _unit_class(stems[0]) if stems else None
-
-
-def _unit_class(stem: str) -> str:
-    return next((min(c) for c in _UNIT_CLASSES if stem in c), stem)
-
-
 def _focus_of(topic: frozenset[str], readings: Sequence[_Reading]) -> str | None:
     """With no question: a term of the topic that the chosen statements count ("1,400 workers")."""
-    asked = {_unit_class(t) for t in topic}
+    asked = {unit_class(t) for t in topic}
     return next((q.unit for r in readings for q in r.quantities if q.unit in asked), None)
 
 
@@ -640,7 +495,9 @@ def _oppose(
     if same:
         for first, (x, y) in enumerate(((a, b), (b, a))):
             if _rejects(y, x, topic):
-                return Opposition("denial", first, ("", y.denial or ""))
+                thing, around = y.denied
+                strong = len((around | {thing or ""}) & topic) >= 2
+                return Opposition("denial", first, ("", y.denial or ""), strong)
     if same or (_count(a, focus) and _count(b, focus)):  # "about 1,400 workers" / "1,150 staff"
         found = _figures(a, b, topic, focus)
         if found is not None:
@@ -668,6 +525,8 @@ def _polarity(a: _Reading, b: _Reading) -> tuple[Opposition | None, frozenset[st
         for stem, (start, end) in y.negated.items():
             if stem not in x.terms - x.negated.keys() - a.names - b.names or len(stem) < 3:
                 continue
+            if stem in _RELATIONS:
+                continue  # "apps from Chinese firms" / "not from Meta": no claim negated
             at = x.first_at[stem]
             said = x.words[at][0]
             if said.endswith(("ment", "tion", "ance")):
@@ -675,7 +534,10 @@ def _polarity(a: _Reading, b: _Reading) -> tuple[Opposition | None, frozenset[st
             if _near(x, at, -1) & _near(y, start, -1) or _near(x, at, 1) & _near(y, end, 1):
                 denied = " ".join(w for w, _ in y.words[start : end + 1])
                 kind = "outcome" if stem in _OUTCOME_TERMS else "denial"
-                return Opposition(kind, first, (said, denied)), frozenset({stem})
+                # the word the claim says ("doesn't have a monopoly" / "an unlawful monopoly"),
+                # not another use of its stem ("does not price match" / "pricing policies")
+                strong = kind == "outcome" or _same_form(said, y.words[end][0])
+                return Opposition(kind, first, (said, denied), strong), frozenset({stem})
     for first, (x, y) in enumerate(((a, b), (b, a))):  # "permissible" / "impermissible"
         for base, at in y.prefixed.items():
             i = next((i for i, (w, _) in enumerate(x.words) if w == base), None)
@@ -685,6 +547,15 @@ def _polarity(a: _Reading, b: _Reading) -> tuple[Opposition | None, frozenset[st
                 on = frozenset({x.words[i][1], y.words[at][1]})
                 return Opposition("denial", first, (base, y.words[at][0])), on
     return None, frozenset()
+
+
+def _same_form(one: str, other: str) -> bool:
+    """One word, a plural aside ("monopolies" / "monopoly"); "pricing" / "price" and
+    "support" / "supportive" are other uses of the stem."""
+    short, long = sorted((one, other), key=len)
+    return long in (short, short + "s", short + "es") or (
+        short.endswith("y") and long == short[:-1] + "ies"
+    )
 
 
 def _about_same(x: _Reading, y: _Reading, said: re.Match[str], denied: re.Match[str]) -> bool:
@@ -760,49 +631,11 @@ def _figures(
         for qb in b.quantities:
             if focus is not None and qa.unit != focus:
                 continue  # "how many workers ...?": other counts are beside the question
-            if _conflict(qa, qb, a, b, topic, focus):
-                return Opposition("figures", 0, (qa.raw, qb.raw))
+            if conflict(qa, qb, a, b, topic, focus):
+                asked = bool(topic & ASKS_FIGURES and qa.context & qb.context & topic)
+                strong = focus == qa.unit or asked
+                return Opposition("figures", 0, (qa.raw, qb.raw), strong)
     return None
-
-
-def _conflict(
-    qa: _Quantity, qb: _Quantity, a: _Reading, b: _Reading, topic: frozenset[str], focus: str | None
-) -> bool:
-    """Whether ``qa`` of ``a`` and ``qb`` of ``b`` are two figures for one quantity: same unit
-    and kind, both current, far enough apart, the same verb if any, and said of the same thing
-    (their surroundings share a term of the question, or three terms, or they count what the
-    question counts)."""
-    if qa.unit != qb.unit or qa.unit == _SAME_AS_BEFORE:
-        return False
-    if qa.changed or qb.changed or qa.historical or qb.historical:
-        return False
-    if qa.qualifier != qb.qualifier or (qa.specifiers and qb.specifiers != qa.specifiers):
-        return False  # a target against an actual figure; one model against another
-    if max(qa.high, qb.high) > 50 * max(min(qa.low, qb.low), 1e-9):
-        return False  # "199 hostages" / "1.1 million people": not one quantity
-    close = abs(qa.low - qb.low) <= 0.02 * max(qa.low, qb.low)
-    inside = qa.low <= qb.low <= qb.high <= qa.high or qb.low <= qa.low <= qa.high <= qb.high
-    if close or inside:
-        return False  # the same figure, or one inside the other's range
-    for x, y, q in ((a, b, qa), (b, a, qb)):
-        if sum(1 for other in x.quantities if other.unit == q.unit) > 3:
-            return False  # a list of figures (a table, a deals post) proves nothing
-        if _names_value(y, q):
-            return False
-    if qa.verb != qb.verb:
-        return False  # "kidnapped at least 150 people" / "killing 1,400 people"
-    shared = qa.context & qb.context
-    return bool(shared & topic) or len(shared) >= 3 or focus == qa.unit
-
-
-def _names_value(y: _Reading, q: _Quantity) -> bool:
-    """``y`` gives ``q``'s value too, without contrasting it ("60 million, up from 45 million",
-    "$680 million of his $700 million"): its other figure is then for something else."""
-    for other in y.quantities:
-        unit = other.unit in (q.unit, _SAME_AS_BEFORE)
-        if unit and abs(other.low - q.low) <= 0.02 * max(other.low, q.low):
-            return other.historical or not _CONTRAST.search(y.lower)
-    return False
 
 
 # -- the answer's disagreements ---------------------------------------------------------------
@@ -821,7 +654,7 @@ def oppositions(
     """
     topic = topic_terms(question) if topic is None else topic
     readings = _readings(statements)
-    focus = _focus(question) if question else _focus_of(topic, readings[:split])
+    focus = question_focus(question) if question else _focus_of(topic, readings[:split])
     found = {}
     for i, a in enumerate(readings[:split] if split is not None else readings):
         for j in range(i + 1, len(readings)):

@@ -233,7 +233,13 @@ def _with_other_side(
         return chosen
     topic = frozenset().union(*(s.held for s in scored))
     statements = [statement(s, is_chosen=True) for s in chosen] + [statement(s) for s in pool]
-    opposed = oppositions(statements, topic=topic, split=len(chosen))
+    # a pair of chosen quotes is a side shown, however weak; a sentence is brought in only for a
+    # strong opposition (a weak one among 40 candidates is more often a different thing)
+    opposed = {
+        (i, j): o
+        for (i, j), o in oppositions(statements, topic=topic, split=len(chosen)).items()
+        if j < len(chosen) or o.strong
+    }
     # sentences are compared by identity: a Passage holds a dict, so they do not hash
     sides = {id(chosen[k]) for (i, j) in opposed if j < len(chosen) for k in (i, j)}
     kept = {id(s) for s in keep}

@@ -5,7 +5,7 @@ passages, and the seed article end to end on the session's fake-embedder index."
 from __future__ import annotations
 
 from assistant import Assistant, Passage, Quote, QuoteConfig, Settings
-from assistant.disagreement import Disagreement, find_disagreements
+from assistant.disagreement import Disagreement, Statement, find_disagreements, oppositions
 from assistant.quotes import score_sentences, select_quotes
 
 from .fakes import HashEmbedder
@@ -218,3 +218,22 @@ def test_the_seed_shows_trumps_claim_beside_the_kremlins_rejection(fake_index: S
         claim, rejection = (by_n[n] for n in d.quotes)
         assert claim.speaker == "Donald Trump" and "accept that" in claim.text
         assert "reject" in rejection.text or "not accept" in rejection.text
+
+
+def test_only_a_strong_opposition_is_strong_enough_to_bring_a_sentence_in():
+    def strong(question: str, *texts: str) -> list[bool]:
+        found = oppositions([Statement(t) for t in texts], question)
+        return [o.strong for o in found.values()]
+
+    # the word the claim says, negated: strong; another use of its stem: weak
+    assert strong(
+        "Does Orlow Rail have a monopoly?",
+        "Orlow Rail has a monopoly on freight, the Harrow Post found.",
+        "Orlow Rail does not have a monopoly on freight, its chief said.",
+    ) == [True]
+    # a count of what the question counts: strong
+    assert strong(
+        "How many workers joined the Carrow strike?",
+        "About 1,400 workers joined the Carrow strike, the union said.",
+        "Pellam said 1,150 workers joined the Carrow strike.",
+    ) == [True]
