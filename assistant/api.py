@@ -38,6 +38,7 @@ from .disagreement import find_disagreements
 from .embedding import Embedder, SentenceEmbedder
 from .errors import AssistantClosedError, BriefingError, IndexBusyError
 from .generations import current_generation
+from .onnx_encoder import with_light_queries
 from .query import QueryPlan, about_the_period, condense, plan_query
 from .quotes import score_sentences, select_quotes, verify
 from .reader import Catalog, Index, open_index
@@ -112,7 +113,7 @@ class Assistant:
             k: Path(v) for k, v in (("corpus", corpus), ("index_dir", index_dir)) if v is not None
         }
         settings = (settings or Settings()).model_copy(update=paths)
-        embedder = embedder or SentenceEmbedder(
+        model = embedder or SentenceEmbedder(
             settings.embedding_model, batch_size=settings.embed_batch_size
         )
         if options.get("answerer") is None:  # a spec it cannot read fails before indexing
@@ -120,8 +121,10 @@ class Assistant:
 
             options["answerer"] = answerer_for(settings)
         if build_if_missing and current_generation(settings.index_dir) is None:
-            sync_index(settings, progress=progress, embedder=embedder)
-        return cls(settings, embedder, **options)
+            sync_index(settings, progress=progress, embedder=model)
+        if embedder is None:  # questions through the index's ONNX export: no torch to import
+            model = with_light_queries(settings, model)
+        return cls(settings, model, **options)
 
     # -- the index's life ----------------------------------------------------------------------
     @property

@@ -9,6 +9,7 @@ threshold.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -238,6 +239,12 @@ class Settings(BaseSettings):
         description="Largest article or collection file read (also the limit after gunzip).",
     )
     embed_batch_size: int = Field(32, gt=0, description="Chunks per embedding batch.")
+    query_encoder: Literal["onnx", "model"] = Field(
+        "onnx",
+        description="How questions are embedded: 'onnx', an ONNX export of the model made by a "
+        "sync and kept in index_dir/onnx (a fresh process answers without importing torch), or "
+        "'model', the sentence-transformers model itself. Both give the same vectors.",
+    )
     chroma_host: str | None = Field(
         None, description="Chroma server host; unset means the embedded store in index_dir."
     )

@@ -27,11 +27,14 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from .types import Article
+
+if TYPE_CHECKING:  # datasketch imports scipy (~0.8 s): only a sync needs it
+    from datasketch import MinHash
 
 SHINGLE_WORDS = 4
 """Words per shingle. A changed word spoils the shingles around it, so shorter shingles forgive
@@ -101,6 +104,8 @@ def syndication_groups(
     for article in articles:
         by_id.setdefault(article.id, article)
     sets: dict[str, np.ndarray] = {}
+    from datasketch import MinHash, MinHashLSH
+
     minhashes: dict[str, MinHash] = {}
     lsh = MinHashLSH(num_perm=NUM_PERM, params=(LSH_BANDS, LSH_ROWS))
     word_hashes: dict[str, int] = {}

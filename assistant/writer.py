@@ -56,6 +56,7 @@ from .generations import (
     unleased,
 )
 from .keyword import build_keyword_index
+from .onnx_encoder import LightQueries, export_for_queries
 from .reader import (
     backend,
     check_compatible,
@@ -192,6 +193,8 @@ def sync_index(
                 generation=current.name,
             )
             logger.info("%s unchanged, still %s: %s", index_dir, current.name, done.summary())
+            if _the_model(embedder):
+                export_for_queries(settings, check=False)
             return done
         if not loaded.articles and current is None:
             detail = "; ".join(str(p) for p in loaded.problems[:5])
@@ -216,6 +219,8 @@ def sync_index(
             raise
         point_current_at(index_dir, generation)
         _remove_stale(index_dir, generation, settings)
+        if _the_model(embedder):  # questions in a fresh process then skip torch
+            export_for_queries(settings, check=True)
         done = IndexReport(
             **report,
             chunks_added=counts[0],
@@ -227,6 +232,11 @@ def sync_index(
         )
         logger.info("%s synced into %s: %s", index_dir, generation.name, done.summary())
         return done
+
+
+def _the_model(embedder: Embedder | None) -> bool:
+    """Whether the sync embeds with the settings' model (not a stand-in of a test)."""
+    return embedder is None or isinstance(embedder, (SentenceEmbedder, LightQueries))
 
 
 def _write_generation(

@@ -21,6 +21,9 @@ def _isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BRIEFING_INDEX_DIR", str(tmp_path / "index"))
     for name in ("BRIEFING_CHROMA_HOST", "BRIEFING_CHUNK_TOKENS", "BRIEFING_EMBEDDING_MODEL"):
         monkeypatch.delenv(name, raising=False)
+    # exporting the model for questions takes 10-25 s per index; tests/test_onnx_encoder.py
+    # covers that path, the others embed questions with the model
+    monkeypatch.setenv("BRIEFING_QUERY_ENCODER", "model")
 
 
 @pytest.fixture
