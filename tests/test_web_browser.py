@@ -295,3 +295,22 @@ def test_corpus_panel_opens_and_deletes_an_article(page, served, tmp_path: Path)
     sync_api.expect(listing).not_to_contain_text("Fares notice to delete")
     sync_api.expect(page.locator("#briefing-status")).not_to_have_text(before)
     assert not (served[1] / "to-delete.md").exists()
+
+
+def test_timeline_panel_and_speakers_on_cards(page):
+    ask(page, "What did the Bank of Estmark's governor say about inflation?")
+    speaker = page.locator("#briefing-chat .briefing-speaker").first
+    sync_api.expect(speaker).to_contain_text("—")  # whose words, on the card
+    page.get_by_text("Timeline", exact=True).click()
+    page.locator("#briefing-topic textarea, #briefing-topic input").first.fill(
+        "Calder Bay dockworkers strike"
+    )
+    page.locator("#briefing-show-timeline").click()
+    view = page.locator("#briefing-timeline-view")
+    sync_api.expect(view).to_contain_text("oldest first", timeout=60_000)
+    sync_api.expect(view).to_contain_text("Harbour Ledger")
+    view.locator(".briefing-event").first.click()  # an entry opens its article
+    sync_api.expect(page.locator("#briefing-source")).to_contain_text(
+        "Dockworkers at Calder Bay", timeout=30_000
+    )
+    shot(page, "timeline")
