@@ -108,13 +108,14 @@ def assert_only_verified_quotes(answer: Answer, assistant: Assistant) -> None:
     cited: dict[str, list[int]] = {}
     for quote in answer.quotes:
         said = f" — {quote.speaker}" if quote.speaker else ""
-        allowed |= {f"“{quote.text}” [{quote.n}]{said}", f"- “{quote.text}” [{quote.n}]{said}"}
+        line = f"{quote.marked()} [{quote.n}]{said}"
+        allowed |= {line, f"- {line}"}
         cited.setdefault(quote.article_id, []).append(quote.n)
     first = {q.article_id: q for q in reversed(answer.quotes)}
     allowed |= {f"[{', '.join(map(str, ns))}] {first[a].reference()}" for a, ns in cited.items()}
     assert [line for line in answer.answer.split("\n") if line not in allowed] == []
     lines = answer.answer.split("\n")
-    assert all(sum(f"“{q.text}” [{q.n}]" in line for line in lines) == 1 for q in answer.quotes)
+    assert all(sum(f"{q.marked()} [{q.n}]" in line for line in lines) == 1 for q in answer.quotes)
 
 
 def test_hostile_articles_are_read_as_text(hostile: Assistant):
