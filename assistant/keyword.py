@@ -1,93 +1,304 @@
-"""The keyword (BM25) index over chunk texts, built with bm25s and saved beside the vectors."""
+"""The keyword (BM25) index over chunk texts: postings per segment, statistics at query time.
+
+The index is a list of immutable segments, each written once by the sync that added its
+articles. ``write_keywords`` stores a segment's BM25 postings (which chunks hold each term, and
+how often) and its chunks' lengths, but no score: a BM25 score depends on the number of chunks,
+the document frequencies and the average chunk length of the whole corpus, which every sync
+changes. ``KeywordIndex`` reads the segments and the articles removed from each since
+(tombstones), counts those statistics over the live chunks of all segments, and scores with
+them. A sync therefore writes only its new segment's postings, and the scores are exactly those
+of one bm25s index (method "lucene", its defaults) built over the live chunks.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
-from collections.abc import Sequence
+import os
+import zipfile
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import Any
 
-from .text import _bm25s, keyword_tokens
+import numpy as np
 
-KEYWORD_DIR = "bm25"
+from .errors import IndexStoreError
+from .text import keyword_tokens
+
+logger = logging.getLogger(__name__)
+
+KEYWORD_FILE = "keywords.npz"
 KEYWORD_VERSION = "bm25s-en-stopwords-snowball-v1"
 """Changes whenever tokenization (``text.keyword_tokens``) changes: it is part of the index
-fingerprint."""
+fingerprint. (The postings file and the scoring belong to the index format,
+``reader.FORMAT_VERSION``; this name is the tokenization's since bm25s indexed the chunks.)"""
 
-_IDS_FILE = "chunk_ids.json"
+K1 = 1.5
+B = 0.75
+"""bm25s's defaults: the scores match its index built over the same chunks."""
+
+_EMPTY = np.zeros(0, dtype=np.int32)
 
 
-def build_keyword_index(folder: Path, ids: Sequence[str], terms: Sequence[Sequence[str]]) -> None:
-    """Write a BM25 index of the chunks' ``terms`` (from ``keyword_tokens``) into ``folder/bm25``."""
-    out = folder / KEYWORD_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    (out / _IDS_FILE).write_text(json.dumps(list(ids)), encoding="utf-8")
-    if not ids:
-        return
-    retriever = _bm25s().BM25()
-    retriever.index(list(terms), show_progress=False)
-    retriever.save(str(out), show_progress=False)
+def _idf(n: int, df: int) -> float:
+    """BM25's inverse document frequency as Lucene (and bm25s) compute it: never negative."""
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+def write_keywords(
+    folder: Path,
+    ids: Sequence[str],
+    article_ids: Sequence[str],
+    terms: Sequence[Sequence[str]],
+) -> None:
+    """Write the postings of one segment's chunks into ``folder/keywords.npz``.
+
+    ``terms`` are each chunk's keyword terms (from ``keyword_tokens``), in ``ids`` order. The
+    file is written under a temporary name, flushed to disk and renamed, so a crash leaves the
+    old file or the new one; the sync fsyncs the folder when it seals the segment.
+    """
+    if not len(ids) == len(article_ids) == len(terms):
+        raise ValueError(
+            "ids, article_ids and terms need one entry per chunk; "
+            f"got {len(ids)}, {len(article_ids)} and {len(terms)}"
+        )
+    lengths = np.fromiter(map(len, terms), dtype=np.int32, count=len(terms))
+    vocab = {t: i for i, t in enumerate(dict.fromkeys(chain.from_iterable(terms)))}
+    term_ids = np.fromiter(
+        map(vocab.__getitem__, chain.from_iterable(terms)), dtype=np.int64, count=lengths.sum()
+    )
+    chunk_of = np.repeat(np.arange(len(terms), dtype=np.int64), lengths)
+    # one key per (term, chunk) pair, sorted by term then chunk: the postings in CSR order
+    width = max(len(terms), 1)
+    keys, tfs = np.unique(term_ids * width + chunk_of, return_counts=True)
+    term_of, chunks = np.divmod(keys, width)
+    indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(term_of, minlength=len(vocab)), out=indptr[1:])
+    meta = {"ids": list(ids), "article_ids": list(article_ids), "vocab": list(vocab)}
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{KEYWORD_FILE}.tmp"
+    with open(tmp, "wb") as f:
+        np.savez(
+            f,
+            meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), np.uint8),
+            lengths=lengths,
+            indptr=indptr,
+            chunks=chunks.astype(np.int32),
+            tfs=tfs.astype(np.int32),
+        )
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, folder / KEYWORD_FILE)
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentKeywords:
+    """One segment's postings: for each term, the chunks (by position) holding it and how often.
+
+    ``indptr[t]:indptr[t + 1]`` is term ``t``'s slice of ``chunks`` and ``tfs``; chunk positions
+    within a term are increasing.
+    """
+
+    ids: list[str]
+    article_ids: list[str]
+    lengths: np.ndarray
+    vocab: dict[str, int]
+    indptr: np.ndarray
+    chunks: np.ndarray
+    tfs: np.ndarray
+
+    @classmethod
+    def load(cls, folder: Path) -> SegmentKeywords:
+        """Read ``folder/keywords.npz``; a missing or damaged file is an ``IndexStoreError``."""
+        path = folder / KEYWORD_FILE
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(data["meta"].tobytes().decode("utf-8"))
+                segment = cls(
+                    ids=meta["ids"],
+                    article_ids=meta["article_ids"],
+                    lengths=data["lengths"],
+                    vocab={term: i for i, term in enumerate(meta["vocab"])},
+                    indptr=data["indptr"],
+                    chunks=data["chunks"],
+                    tfs=data["tfs"],
+                )
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            raise IndexStoreError(
+                f"the keyword postings {path} cannot be read ({exc}); "
+                "rebuild the index with 'briefing index --rebuild'"
+            ) from exc
+        if (
+            not len(segment.ids) == len(segment.article_ids) == len(segment.lengths)
+            or len(segment.indptr) != len(segment.vocab) + 1
+            or not segment.indptr[-1] == len(segment.chunks) == len(segment.tfs)
+        ):
+            raise IndexStoreError(
+                f"the keyword postings {path} do not fit together (a partial write?); "
+                "rebuild the index with 'briefing index --rebuild'"
+            )
+        return segment
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of the chunks holding ``term`` and its count in each."""
+        tid = self.vocab.get(term)
+        if tid is None:
+            return _EMPTY, _EMPTY
+        start, end = self.indptr[tid], self.indptr[tid + 1]
+        return self.chunks[start:end], self.tfs[start:end]
+
+    def without(self, removed: Collection[str]) -> SegmentKeywords:
+        """This segment with the chunks of the ``removed`` articles gone, from postings too.
+
+        Done once when the index is opened, so a query never meets a dead chunk and the
+        statistics need no correction; a segment with nothing removed is returned as it is.
+        """
+        removed = set(removed)
+        live = np.fromiter(
+            (a not in removed for a in self.article_ids), dtype=bool, count=len(self)
+        )
+        if live.all():
+            return self
+        keep = live[self.chunks]
+        kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
+        np.cumsum(keep, out=kept_before[1:])
+        position = np.cumsum(live) - 1  # a live chunk's position among the live ones
+        return SegmentKeywords(
+            ids=[c for c, alive in zip(self.ids, live.tolist(), strict=True) if alive],
+            article_ids=[
+                a for a, alive in zip(self.article_ids, live.tolist(), strict=True) if alive
+            ],
+            lengths=self.lengths[live],
+            vocab=self.vocab,
+            indptr=kept_before[self.indptr],
+            chunks=position[self.chunks[keep]].astype(np.int32),
+            tfs=self.tfs[keep],
+        )
 
 
 class KeywordIndex:
-    """A loaded BM25 index: ``search(query, k)`` gives (chunk id, score) pairs."""
+    """The live chunks of several segments, searched as one BM25 index.
 
-    def __init__(self, folder: Path) -> None:
-        bm25s = _bm25s()
-        path = folder / KEYWORD_DIR
-        self.ids: list[str] = json.loads((path / _IDS_FILE).read_text(encoding="utf-8"))
-        self._bm25 = bm25s.BM25.load(str(path), show_progress=False) if self.ids else None
+    ``parts`` are the segment folders with the article ids removed from each since it was
+    written: their chunks count in no statistic and are never returned.
+    """
 
-    def search(self, query: str, k: int, mask: Any = None) -> list[tuple[str, float]]:
-        """Best ``k`` chunks; ``mask`` (one 0/1 weight per chunk, in ``ids`` order) filters."""
-        tokens = keyword_tokens([query])
-        if self._bm25 is None or not tokens[0]:
-            return []
-        k = min(k, len(self.ids))
-        docs, scores = self._bm25.retrieve(
-            tokens, k=k, show_progress=False, n_threads=1, weight_mask=mask
+    def __init__(self, parts: Sequence[tuple[Path, Collection[str]]]) -> None:
+        self._segments = [SegmentKeywords.load(folder).without(gone) for folder, gone in parts]
+        self.ids: list[str] = [cid for s in self._segments for cid in s.ids]
+        self._offsets = np.cumsum([0] + [len(s) for s in self._segments])[:-1].tolist()
+        lengths = np.concatenate([s.lengths for s in self._segments] + [_EMPTY]).astype(float)
+        avgdl = float(lengths.mean()) if len(lengths) else 0.0
+        # each chunk's part of the BM25 denominator, tf + k1 * (1 - b + b * dl / avgdl)
+        self._norm = K1 * (1 - B + B * lengths / (avgdl or 1.0))
+        self._article_code: dict[str, int] = {}
+        self._codes = np.fromiter(
+            (
+                self._article_code.setdefault(a, len(self._article_code))
+                for s in self._segments
+                for a in s.article_ids
+            ),
+            dtype=np.int64,
+            count=len(self.ids),
         )
-        return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        logger.debug(
+            "keyword index: %d live chunks in %d segments", len(self.ids), len(self._segments)
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(
+        self, query: str, k: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Best ``k`` chunks with a score above 0, best first, as (chunk id, BM25 score).
+
+        ``allowed``: the article ids whose chunks may be returned (None: all). Only the
+        postings of the query's terms are read; a term given twice counts twice, as in bm25s.
+        """
+        if k <= 0 or (allowed is not None and not allowed):
+            return []
+        counts = Counter(keyword_tokens([query])[0])
+        slices = self._slices(counts)
+        if not slices:
+            return []
+        df: Counter[str] = Counter()
+        for term, _, chunks, _ in slices:
+            df[term] += len(chunks)
+        sizes = [len(chunks) for _, _, chunks, _ in slices]
+        at = np.concatenate([chunks for _, _, chunks, _ in slices]) + np.repeat(
+            [offset for _, offset, _, _ in slices], sizes
+        )
+        tf = np.concatenate([tfs for _, _, _, tfs in slices])
+        idf = [counts[term] * _idf(len(self.ids), df[term]) for term, _, _, _ in slices]
+        score = np.repeat(idf, sizes) * tf / (tf + self._norm[at])
+        if allowed is not None:
+            ok = np.zeros(len(self._article_code), dtype=bool)
+            codes = [self._article_code[a] for a in allowed if a in self._article_code]
+            ok[np.asarray(codes, dtype=np.int64)] = True
+            keep = ok[self._codes[at]]
+            at, score = at[keep], score[keep]
+        totals = np.bincount(at, weights=score)
+        chunks = np.flatnonzero(totals > 0)
+        totals = totals[chunks]
+        if len(totals) > k:  # keep the top k and every chunk tied with the k-th
+            kth = np.partition(totals, len(totals) - k)[len(totals) - k]
+            best = totals >= kth
+            chunks, totals = chunks[best], totals[best]
+        order = np.argsort(-totals, kind="stable")[:k]  # ties in ``ids`` order
+        best_chunks, best_scores = chunks[order].tolist(), totals[order].tolist()
+        return [(self.ids[c], s) for c, s in zip(best_chunks, best_scores, strict=True)]
+
+    def _slices(self, terms: Iterable[str]) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
+        """Each term's postings in each segment holding it: (term, the segment's offset in
+        ``ids``, chunk positions in the segment, term counts)."""
+        found = []
+        for term in terms:
+            for segment, offset in zip(self._segments, self._offsets, strict=True):
+                chunks, tfs = segment.postings(term)
+                if len(chunks):
+                    found.append((term, offset, chunks, tfs))
+        return found
 
     def idf(self, tokens: Sequence[str]) -> dict[str, float]:
-        """BM25 inverse document frequency of each token, chunks as documents.
+        """BM25 inverse document frequency of each token, live chunks as documents.
 
         A token no chunk holds weighs what BM25 gives a document frequency of 0, more than the
         rarest token the corpus holds: a question's words that the articles never use count
         against how much of it a sentence covers, never drop out of the total.
         """
-        n = self._bm25.scores["num_docs"] if self._bm25 is not None else 0
-        return {
-            t: math.log((n - df + 0.5) / (df + 0.5) + 1.0) for t, df in self._df(tokens).items()
-        }
+        return {t: _idf(len(self.ids), df) for t, df in self._df(tokens).items()}
 
     def _df(self, tokens: Sequence[str]) -> dict[str, int]:
-        if self._bm25 is None:
-            return {t: 0 for t in tokens}
-        vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
-        out = {}
-        for token in tokens:
-            tid = vocab.get(token)
-            out[token] = 0 if tid is None else int(indptr[tid + 1] - indptr[tid])
-        return out
-
-    def _chunks_with(self, token: str) -> set[int]:
-        tid = None if self._bm25 is None else self._bm25.vocab_dict.get(token)
-        if tid is None:
-            return set()
-        scores = self._bm25.scores
-        return set(scores["indices"][scores["indptr"][tid] : scores["indptr"][tid + 1]].tolist())
+        df = dict.fromkeys(tokens, 0)
+        for term, _, chunks, _ in self._slices(df):
+            df[term] += len(chunks)
+        return df
 
     def together(self, terms: Sequence[str]) -> bool:
-        """Whether one chunk holds all of ``terms``."""
-        common: set[int] | None = None
-        for term in sorted(set(terms), key=lambda t: self._df([t])[t]):
-            found = self._chunks_with(term)
-            common = found if common is None else common & found
-            if not common:
-                return False
-        return bool(common)
+        """Whether one live chunk holds all of ``terms``."""
+        wanted = set(terms)
+        if not wanted:
+            return False
+        for segment in self._segments:
+            common: np.ndarray | None = None
+            for term in sorted(wanted, key=lambda t: len(segment.postings(t)[0])):
+                chunks = segment.postings(term)[0]
+                common = (
+                    chunks if common is None else np.intersect1d(common, chunks, assume_unique=True)
+                )
+                if not len(common):
+                    break
+            if common is not None and len(common):
+                return True
+        return False
 
     def mentions(self, terms: Sequence[str]) -> bool:
         """Whether the corpus mentions a name with these keyword ``terms`` in one chunk.
