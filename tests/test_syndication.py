@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.corpus import load_corpus
 from assistant.syndication import (
+    NUM_PERM,
     Syndication,
     carried_by,
     shingles,
+    signature,
     syndication_groups,
+    update_groups,
     wire_credit,
 )
 from assistant.types import Article
@@ -213,3 +220,201 @@ def test_the_demo_briefing_has_two_wire_stories_and_nothing_else_groups():
     assert carried_by(eastbank) == ("Meridian Wire, via The Harbour Ledger and The Saldern Courier")
     assert carried_by(drought) == "SPA, via Ardval Gazette and The Saldern Courier"
     assert locators[drought.representative].startswith("demo-27")
+
+
+# -- incremental groups ------------------------------------------------------------------------
+
+
+def test_a_signature_is_none_for_a_short_text_and_the_same_on_every_call():
+    assert signature("") is None and signature("Storm warning. " * 5) is None
+    first, again = signature(WIRE), signature(WIRE)
+    assert first is not None and first.dtype == np.uint64 and first.shape == (NUM_PERM,)
+    assert np.array_equal(first, again)
+    assert np.array_equal(np.frombuffer(first.tobytes(), dtype=np.uint64), first)
+    # Stored signatures must match new ones: if this changes (another datasketch, other
+    # shingles), every stored signature is stale and a sync must compute them again.
+    assert first[:3].tolist() == [33489876, 17437427, 22064167]
+
+
+def _signatures(articles: Iterable[Article]) -> dict[str, np.ndarray]:
+    """What a sync stores: each signature's bytes, read back."""
+    stored = {a.id: sig.tobytes() for a in articles if (sig := signature(a.text)) is not None}
+    return {key: np.frombuffer(data, dtype=np.uint64) for key, data in stored.items()}
+
+
+class Reader:
+    """``article(id)`` over the live articles, recording every call."""
+
+    def __init__(self, live: dict[str, Article]) -> None:
+        self.live, self.calls = live, []
+
+    def __call__(self, key: str) -> Article:
+        self.calls.append(key)
+        return self.live[key]  # a KeyError if asked for an article that is gone
+
+
+def _prose(rng: random.Random, words: int) -> str:
+    """Invented words, so that no two runs of it share a shingle by chance."""
+    syllables = ["ka", "lo", "mer", "vin", "dos", "tar", "el", "bru", "sen", "qui", "fa", "rum"]
+    vocabulary = ["".join(rng.choices(syllables, k=3)) for _ in range(2000)]
+    return " ".join(rng.choices(vocabulary, k=words))
+
+
+def _cut(text: str, keep: float) -> str:
+    paragraphs = text.split("\n")
+    return "\n".join(paragraphs[: max(1, round(len(paragraphs) * keep))])
+
+
+def _reworded(text: str, rng: random.Random, rate: float = 1 / 20) -> str:
+    tokens = text.split(" ")
+    return " ".join(rng.choice(tokens) if rng.random() < rate else t for t in tokens)
+
+
+def _pool(rng: random.Random) -> list[Article]:
+    """The demo briefing, the wire story and its copies, edited copies of some demo articles,
+    and a chain of overlapping windows of one text (each links to the next, not further), so
+    that adding or removing one article can merge or split groups."""
+    demo = list(load_corpus(DEMO).articles)
+    pool = [*demo]
+    for n, original in enumerate(demo[3::4]):
+        for copy, text in enumerate(
+            (_cut(original.text, 0.6), _reworded(original.text, rng), original.text + "\nMore.")
+        ):
+            pool.append(
+                replace(original, id=f"{original.id}~{copy}", text=text, source=f"Outlet {n}")
+            )
+    pool += [
+        article("wire", WIRE, source="Veldmark News Agency"),
+        article("trimmed", COPY_TRIMMED, source="The Orvik Ledger"),
+        article("extended", COPY_EXTENDED, source="Halden Herald", day=5),
+        article("other", OTHER_STORY, source="The Orvik Ledger", day=5),
+        article("alone", ALONE, day=6),
+    ]
+    chain = _prose(rng, 600).split(" ")
+    pool += [
+        article(f"chain-{n}", " ".join(chain[60 * n : 60 * n + 300]), day=7 + n) for n in range(6)
+    ]
+    return pool
+
+
+def _step(
+    rng: random.Random, live: dict[str, Article], pool: list[Article]
+) -> tuple[set[str], set[str]]:
+    """Add, remove or change one to three articles of ``live``: (added, removed)."""
+    added: set[str] = set()
+    removed: set[str] = set()
+    for _ in range(rng.choice((1, 1, 1, 2, 3))):
+        absent = [a for a in pool if a.id not in live]
+        kind = rng.choice(("add", "add", "remove", "change")) if live else "add"
+        if kind == "add" and absent:
+            new = rng.choice(absent)
+            live[new.id] = new
+            added.add(new.id)
+        elif kind == "remove" or not absent:
+            key = rng.choice(sorted(live))
+            del live[key]
+            removed.add(key)
+            added.discard(key)
+        else:  # changed: another text, a copy of another live article, or too short; redated
+            key = rng.choice(sorted(live))
+            other = rng.choice([*absent, *live.values()])
+            text = rng.choice(
+                (other.text, _cut(other.text, 0.7), _reworded(live[key].text, rng), "Too short.")
+            )
+            published = rng.choice((live[key].published_ts, rng.randrange(1, 2**31)))
+            live[key] = replace(live[key], text=text, published_ts=published)
+            added.add(key)
+            removed.add(key)
+    return added, removed
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_updated_groups_equal_the_groups_of_the_whole_corpus_after_every_change(seed):
+    rng = random.Random(seed)
+    pool = _pool(rng)
+    live = {a.id: a for a in rng.sample(pool, len(pool) // 2)}
+    groups = syndication_groups(list(live.values()))
+    stored = _signatures(live.values())
+    changes = 0
+    for _ in range(30):
+        added, removed = _step(rng, live, pool)
+        for key in added | removed:
+            stored.pop(key, None)
+        stored.update(_signatures(live[key] for key in added))
+        if rng.random() < 0.5:  # a changed id may be given as added only
+            removed -= added
+        updated = update_groups(groups, stored, added, removed, Reader(live))
+        assert updated == syndication_groups(list(live.values()))
+        changes += updated != groups
+        groups = updated
+    assert changes >= 10  # groups were made, grown, merged and split, not only kept
+
+
+def test_one_new_article_reads_itself_and_its_candidates_not_the_corpus():
+    live = {a.id: a for a in [*load_corpus(DEMO).articles, article("wire", WIRE)]}
+    live["trimmed"] = article("trimmed", COPY_TRIMMED)
+    groups = syndication_groups(list(live.values()))
+    stored = _signatures(live.values())
+
+    live["alone"] = article("alone", ALONE)  # unrelated to every article there
+    stored.update(_signatures([live["alone"]]))
+    reader = Reader(live)
+    assert update_groups(groups, stored, {"alone"}, set(), reader) == groups
+    assert reader.calls == []  # no article shares a band with it: not even it is read
+
+    live["extended"] = article("extended", COPY_EXTENDED, day=5)  # a third copy of the wire
+    stored.update(_signatures([live["extended"]]))
+    reader = Reader(live)
+    updated = update_groups(groups, stored, {"extended"}, set(), reader)
+    assert updated == syndication_groups(list(live.values()))
+    # the group and, to place it among the demo's two (a binary search), their representatives
+    representatives = {g.representative for g in groups} - {"wire"}
+    assert len(reader.calls) == len(set(reader.calls))  # each read once
+    assert set(reader.calls) - representatives == {"extended", "trimmed", "wire"}
+
+
+def test_removing_the_link_between_two_copies_splits_their_group():
+    chain = _prose(random.Random(3), 420).split(" ")
+    # windows of 300 words 60 apart: neighbours share 240 (containment 0.8), the ends 180 (0.6)
+    live = {f"w{n}": article(f"w{n}", " ".join(chain[60 * n : 60 * n + 300])) for n in range(3)}
+    stored = _signatures(live.values())
+    (group,) = syndication_groups(list(live.values()))
+    assert set(group.article_ids) == {"w0", "w1", "w2"}
+    middle = live.pop("w1")
+    del stored["w1"]
+    assert update_groups([group], stored, set(), {"w1"}, Reader(live)) == ()
+    live["w1"] = middle
+    stored.update(_signatures([middle]))
+    assert update_groups((), stored, {"w1"}, set(), Reader(live)) == (group,)
+
+
+def test_many_new_articles_at_once_give_the_groups_of_the_whole_corpus():
+    pool = _pool(random.Random(2))
+    live = {a.id: a for a in pool}
+    assert len(live) > 32  # more than are compared one by one: candidates from all pairs
+    updated = update_groups((), _signatures(pool), set(live), set(), Reader(live))
+    assert updated == syndication_groups(pool) and len(updated) >= 5
+
+
+def test_a_signature_read_back_with_the_wrong_type_is_refused():
+    sig = signature(WIRE)
+    assert sig is not None
+    wrong = {"wire": np.frombuffer(sig.tobytes(), dtype=np.uint32)}
+    with pytest.raises(ValueError, match="np.frombuffer"):
+        update_groups((), wrong, {"wire"}, set(), Reader({}))
+
+
+def test_a_group_whose_representative_is_redated_moves_to_its_new_place():
+    chain = _prose(random.Random(4), 360).split(" ")
+    live = {
+        "wire": article("wire", WIRE, day=4),
+        "trimmed": article("trimmed", COPY_TRIMMED, day=9),
+        "w0": article("w0", " ".join(chain[:300]), day=6),
+        "w1": article("w1", " ".join(chain[60:]), day=7),
+    }
+    groups = syndication_groups(list(live.values()))
+    assert [g.representative for g in groups] == ["wire", "w0"]
+    live["wire"] = article("wire", WIRE, day=8)  # still the earliest of its group
+    updated = update_groups(groups, _signatures(live.values()), {"wire"}, {"wire"}, Reader(live))
+    assert updated == syndication_groups(list(live.values()))
+    assert [g.representative for g in updated] == ["w0", "wire"]
