@@ -1,15 +1,16 @@
 """What a sync learns about the articles beyond their chunks: who speaks where, and which
 articles carry one wire story.
 
-Both are found at index time and kept in the generation's store, so a question only reads them:
-- reported speech of each article (``attribution.find_speech``), in the ``speech`` table, found
-  again only for articles that are new, changed, or analysed by an older ``VERSION``;
-- the syndication groups of the whole corpus (``syndication.syndication_groups``), in the
-  store's meta, found again on every sync that writes a generation (a new article can join a
-  group of old ones).
+Both are found at index time, so a question only reads them:
+- reported speech of each article (``attribution.find_speech``) and its MinHash signature
+  (``syndication.signature``) are found when the article is written into a segment
+  (``segment_writer``) and kept in the segment's store;
+- the syndication groups of the whole corpus are kept in the generation's manifest; a sync
+  updates them from the stored signatures, reading only the texts of the articles the change
+  touches (``syndication.update_groups``).
 
-Bump ``VERSION`` when either changes what it finds: the next sync analyses every article again
-(no article is embedded again for it).
+Bump ``VERSION`` when either changes what it finds: the next sync writes every segment made by
+another version again, finding speech and signatures anew (no article is embedded again).
 """
 
 from __future__ import annotations
@@ -19,42 +20,28 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
-from .attribution import Speech, find_speech
+from .attribution import Speech
 from .names import KeyName
 from .quotes import ScoredSentence
 from .store import ArticleStore
-from .syndication import Syndication, syndication_groups
+from .syndication import Syndication
 from .text import keyword_tokens
 
 VERSION = "1"
-"""The analysis a store's speech and groups were made by."""
+"""The analysis a segment's speech and signatures, and a manifest's groups, were made by."""
 
-_GROUPS = "syndication"
-_VERSION_KEY = "analysis"
-
-
-def needs_analysis(store: ArticleStore) -> bool:
-    """Whether a sync must analyse ``store``'s articles again (it was made by another version)."""
-    return store.get_meta(_VERSION_KEY) != VERSION
+GROUPS_KEY = "syndication"
+VERSION_KEY = "analysis"
 
 
-def analyse(store: ArticleStore, report: Callable[[str, int, int], None]) -> None:
-    """Find the speech of every article not yet analysed by ``VERSION``, and the groups."""
-    pending = store.unanalysed(VERSION)
-    report("attributing", 0, len(pending))
-    for done, article_id in enumerate(pending, 1):
-        article = store.article(article_id)
-        if article is not None:
-            store.put_speech(article_id, find_speech(article.text), VERSION)
-        report("attributing", done, len(pending))
-    groups = syndication_groups(list(store.articles()))
-    store.set_meta(_GROUPS, [asdict(g) for g in groups])
-    store.set_meta(_VERSION_KEY, VERSION)
+def analysed_with_this_version(store: ArticleStore) -> bool:
+    """Whether a segment's speech and signatures were found by this ``VERSION``."""
+    return store.get_meta(VERSION_KEY) == VERSION
 
 
-def stored_groups(store: ArticleStore) -> tuple[Syndication, ...]:
-    """The syndication groups a sync kept in ``store`` (none in a store made before them)."""
-    rows: list[dict[str, Any]] = store.get_meta(_GROUPS) or []
+def manifest_groups(meta: Mapping[str, Any]) -> tuple[Syndication, ...]:
+    """The syndication groups a sync kept in a generation's manifest ``meta``."""
+    rows: list[dict[str, Any]] = meta.get(GROUPS_KEY) or []
     return tuple(
         Syndication(
             **{**row, "article_ids": tuple(row["article_ids"]), "outlets": tuple(row["outlets"])}
@@ -63,9 +50,8 @@ def stored_groups(store: ArticleStore) -> tuple[Syndication, ...]:
     )
 
 
-def analysed(store: ArticleStore) -> bool:
-    """Whether a sync found the speech and groups of ``store`` (stores made before did not)."""
-    return store.get_meta(_VERSION_KEY) is not None
+def groups_meta(groups: Sequence[Syndication]) -> list[dict[str, Any]]:
+    return [asdict(g) for g in groups]
 
 
 def one_copy_per_story(article_ids: Sequence[str], stories: Mapping[str, Syndication]) -> set[str]:

@@ -504,7 +504,7 @@ class Assistant:
                     "title": headers[aid].title,
                     **asdict(speech),
                 }
-                for aid, speech in index.store.speech(article_id)
+                for aid, speech in index.speech(article_id)
             ]
 
     def chat(self) -> ChatSession:

@@ -88,7 +88,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     bars = _ProgressBars(enabled=sys.stderr.isatty() and not args.quiet)
     try:
-        report = sync_index(_settings(args), rebuild=args.rebuild, progress=bars)
+        report = sync_index(
+            _settings(args), rebuild=args.rebuild, compact=args.compact, progress=bars
+        )
     finally:
         bars.close()
     for problem in report.problems:
@@ -279,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_paths(index)
     index.add_argument(
         "--rebuild", action="store_true", help="build from scratch (after a settings change)"
+    )
+    index.add_argument(
+        "--compact",
+        action="store_true",
+        help="merge every segment into one (a sync merges small ones by itself)",
     )
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -1,17 +1,18 @@
 """Index generations on disk: the CURRENT pointer, its atomic swap, and the sync lock.
 
-A generation is a folder ``gen-NNNNNN`` holding one complete index. ``CURRENT`` names the one
-in use; it is only ever replaced whole (write a temporary file, fsync, rename, fsync the folder),
+A generation is a folder ``gen-NNNNNN`` whose manifest lists the segments of one complete
+index (see ``segments``). ``CURRENT`` names the one in use; it is only ever replaced whole (write a temporary file, fsync, rename, fsync the folder),
 so a reader sees either the old generation or the new one, never a mix.
 
 Readers and syncs of other processes meet through two lock files in each generation:
 
-- ``readers.lock``: every open ``Index`` holds a shared lock on it (its *lease*) until it is
-  closed; a sync deletes an old generation only when it can take the lock exclusively, so a
-  server that has not moved to the new generation yet keeps a whole index.
-- ``opening.lock``: Chroma writes into its folder when a client starts and on the first query
-  (its bookkeeping and the HNSW files), so opening a reader and copying a generation for a sync
-  take turns on this lock; a copy never catches a reader half-way through those writes.
+- ``readers.lock`` in a generation: every open ``Index`` holds a shared lock on it (its
+  *lease*) until it is closed; a sync deletes an old generation only when it can take the lock
+  exclusively, and a segment only when no generation left lists it, so a server that has not
+  moved to the new generation yet keeps a whole index.
+- ``opening.lock`` in a segment: Chroma writes into its folder when a client starts and on the
+  first query (its bookkeeping and the HNSW files), so a reader opening a segment and a sync
+  reading its vectors to merge it take turns on this lock.
 
 ``crash_point(name)`` marks each stage of a sync where a ``kill -9`` must leave a usable index.
 It does nothing unless the test hook ``BRIEFING_CRASH_AT`` names that point; then the process
@@ -34,22 +35,21 @@ from .errors import IndexBusyError, IndexMissingError, IndexStoreError
 
 LEASE_FILE = "readers.lock"
 OPENING_FILE = "opening.lock"
-LOCK_FILES = (LEASE_FILE, OPENING_FILE)
 
 CURRENT_FILE = "CURRENT"
 _GEN = re.compile(r"^gen-(\d{6})$")
 
 CRASH_ENV = "BRIEFING_CRASH_AT"
 CRASH_POINTS = {
-    "after-copy": "the new generation folder is a copy of the current one (or empty)",
-    "after-delete": "removed and changed articles are out of Chroma, the store not committed",
-    "after-chroma": "the new chunks are in Chroma",
-    "after-store": "the new articles and chunks are committed to the SQLite store",
-    "after-bm25": "the BM25 index is written",
-    "after-fsync": "the whole generation is flushed to disk",
+    "generation-made": "the new generation's folder exists, its manifest not yet",
+    "segment-chroma": "a new segment's chunks are in its Chroma collection",
+    "segment-store": "a new segment's articles and chunks are committed to its store",
+    "segment-done": "a new segment's BM25 postings are written and it is flushed to disk",
+    "merged": "segments merged into one new segment are written",
+    "manifest": "the new generation's manifest is written and flushed",
     "before-swap": "CURRENT's replacement is written and flushed, not yet renamed",
     "after-swap": "CURRENT names the new generation; old ones are not deleted yet",
-    "cleanup": "an old or half-written generation's folder is about to be deleted",
+    "cleanup": "an old or half-written generation or segment is about to be deleted",
 }
 """The stages of a sync, in the order a sync passes them, where ``crash_point`` can kill it."""
 

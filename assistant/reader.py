@@ -1,9 +1,12 @@
 """Read the index in use: the one module that queries it.
 
-``open_index`` opens the generation ``CURRENT`` names (see ``generations``) and checks it was
-built with the settings in use. An ``Index`` serves every read a question makes: article texts
-and headers (``catalog``), BM25 (``keyword_search``) and the Chroma collection
-(``dense_search``). The writer (``writer.sync_index``) makes generations; nothing here writes.
+``open_index`` opens the generation ``CURRENT`` names (see ``generations``): the segments its
+manifest lists (see ``segments``), each a store, BM25 postings and a Chroma collection, less
+the articles removed from them since. It checks the index was built with the settings in use.
+An ``Index`` serves every read a question makes: article texts and headers (``catalog``), BM25
+over all segments with statistics of the whole index (``keyword_search``) and the nearest
+vectors of all segments (``dense_search``). The writer (``writer.sync_index``) makes
+generations; nothing here writes.
 """
 
 from __future__ import annotations
@@ -19,22 +22,22 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .analysis import analysed, stored_groups
+from .analysis import manifest_groups
 from .attribution import Speech
 from .config import Settings
 from .embedding import model_identity
 from .errors import IndexMismatchError, IndexStoreError
 from .generations import Lease, lease_current, opening
 from .keyword import KEYWORD_VERSION, KeywordIndex
+from .segments import Manifest, SegmentRef, has_manifest
 from .store import ArticleStore
 from .syndication import Syndication, carried_by
 from .types import Article, Chunk, Filters, Passage, Quote
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""1: one folder per generation, copied whole by each sync; 2: segments and a manifest."""
 SPLITTER_VERSION = "sentences-v1"
 
 
@@ -86,8 +89,10 @@ def get_collection(client: Any, name: str, *, create: bool = False) -> Any:
     return client.get_collection(name, embedding_function=None)
 
 
-def check_compatible(store: ArticleStore, settings: Settings, generation: Path) -> None:
-    built, wanted = store.get_meta("fingerprint"), fingerprint(settings)
+def check_compatible(meta: dict[str, Any], settings: Settings, generation: Path) -> None:
+    """Raise ``IndexMismatchError`` unless the generation's ``meta`` (its manifest's, or an
+    old generation's store meta) says it was built with ``settings``."""
+    built, wanted = meta.get("fingerprint"), fingerprint(settings)
     if built != wanted:
         changed = sorted(
             k for k in set(built or {}) | set(wanted) if (built or {}).get(k) != wanted.get(k)
@@ -96,12 +101,27 @@ def check_compatible(store: ArticleStore, settings: Settings, generation: Path) 
             f"The index in {generation.parent} was built with other settings "
             f"({', '.join(f'{k}: {(built or {}).get(k)!r} -> {wanted.get(k)!r}' for k in changed)}); "
             "rebuild it with 'briefing index --rebuild'"
+            + (
+                " (or just 'briefing index': an index of the older layout is converted "
+                "without embedding anything again)"
+                if changed == ["format"]
+                else ""
+            )
         )
-    if store.get_meta("backend") != backend(settings):
+    if meta.get("backend") != backend(settings):
         raise IndexMismatchError(
-            f"The index in {generation.parent} lives in {store.get_meta('backend')}, but the "
+            f"The index in {generation.parent} lives in {meta.get('backend')}, but the "
             f"settings point at {backend(settings)}; rebuild it with 'briefing index --rebuild'"
         )
+
+
+def read_meta(generation: Path) -> dict[str, Any]:
+    """The facts of a generation: its manifest's, or, for a generation of the older layout
+    (one folder per generation, format 1), its store's."""
+    if has_manifest(generation):
+        return Manifest.read(generation).meta
+    with ArticleStore(generation, readonly=True) as store:
+        return {k: store.get_meta(k) for k in ("fingerprint", "backend")}
 
 
 @dataclass(frozen=True)
@@ -121,10 +141,14 @@ class Catalog:
     def __init__(self, index: Index, cache_size: int = 256) -> None:
         self.index = index
         self.cache_size = cache_size
-        self.articles: dict[str, Article] = {a.id: a for a in index.store.article_headers()}
-        self.chunks: dict[str, _ChunkRow] = {
-            cid: _ChunkRow(aid, s, e, sents) for cid, aid, s, e, sents in index.store.chunk_spans()
-        }
+        self.articles: dict[str, Article] = {}
+        self.chunks: dict[str, _ChunkRow] = {}
+        for segment in index.segments:
+            self.articles.update((a.id, a) for a in segment.article_headers())
+            self.chunks.update(
+                (cid, _ChunkRow(aid, s, e, sents))
+                for cid, aid, s, e, sents in segment.chunk_spans()
+            )
         self.sources: tuple[str, ...] = tuple(
             sorted({a.source for a in self.articles.values() if a.source})
         )
@@ -134,18 +158,18 @@ class Catalog:
     @cached_property
     def analysed(self) -> bool:
         """Whether the sync that wrote this index found its speech and wire stories."""
-        return analysed(self.index.store)
+        return self.index.manifest.meta.get("analysis") is not None
 
     @cached_property
     def stories(self) -> dict[str, Syndication]:
         """article id -> the wire story it is one copy of (only articles with copies)."""
-        return {aid: g for g in stored_groups(self.index.store) for aid in g.article_ids}
+        return {aid: g for g in manifest_groups(self.index.manifest.meta) for aid in g.article_ids}
 
     def speech(self, article_id: str) -> tuple[Speech, ...]:
         """The reported speech found in an article at index time, in text order."""
         found = self._speech.get(article_id)
         if found is None:
-            found = tuple(s for _aid, s in self.index.store.speech(article_id))
+            found = tuple(s for _aid, s in self.index.speech(article_id))
             if len(self._speech) >= self.cache_size:
                 self._speech.clear()
             self._speech[article_id] = found
@@ -176,15 +200,10 @@ class Catalog:
         dates = sorted(a.published for a in self.articles.values() if a.published)
         return (dates[0], dates[-1]) if dates else (None, None)
 
-    @cached_property
-    def _keyword_articles(self) -> np.ndarray:
-        ids = self.index.keywords.ids
-        return np.array([self.chunks[c].article_id for c in ids], dtype=object)
-
     def article_text(self, article_id: str) -> str:
         text = self._texts.get(article_id)
         if text is None:
-            article = self.index.store.article(article_id)
+            article = self.index.article(article_id)
             text = article.text if article else ""
             if len(self._texts) >= self.cache_size:
                 self._texts.clear()
@@ -218,11 +237,6 @@ class Catalog:
             allowed.add(aid)
         return allowed
 
-    def keyword_mask(self, allowed: set[str] | None) -> np.ndarray | None:
-        if allowed is None:
-            return None
-        return np.isin(self._keyword_articles, list(allowed)).astype(np.float32)
-
     def passage(self, chunk_id: str, score: float, stages: dict[str, float]) -> Passage:
         row = self.chunks[chunk_id]
         a = self.articles[row.article_id]
@@ -242,31 +256,24 @@ class Catalog:
         )
 
 
-class Index:
-    """A read-only handle on the current generation: articles, chunks, vectors, keywords.
+class Segment:
+    """One segment of the generation read: its store, its Chroma collection, and the articles
+    removed from it since it was written (read past: they are in no answer).
 
-    One ``Index`` may be shared by any number of threads. The article store takes turns on
-    its one SQLite connection (see ``ArticleStore``). Chroma's clients are queried from several
-    threads at once, unguarded: its maintainers call the local clients thread safe
-    (chroma-core/chroma#1215, #1240), the server client's ``httpx.Client`` "can be shared
-    between threads", and ``tests/test_threads.py`` asks from 8 threads at once. The BM25 index
-    is numpy arrays that a search only reads; it is loaded once, under a lock. ``close()`` may
-    be called more than once; ``closed`` says whether it was.
+    Chroma writes into an embedded store's folder when a client starts and on its first
+    query; a reader does both under the segment's ``opening`` lock, as a sync that reads the
+    segment's vectors to merge it does.
     """
 
-    def __init__(self, settings: Settings, generation: Path, lease: Lease | None = None) -> None:
+    def __init__(self, settings: Settings, folder: Path, ref: SegmentRef) -> None:
         self.settings = settings
-        self.generation = generation
-        self._lease = lease
-        self._private: Path | None = None  # a copy of a read-only generation's vectors
-        self._keywords: KeywordIndex | None = None
-        self._catalog: Catalog | None = None
-        self._lock = threading.Lock()  # the lazy loads and close
-        self._closed = False
-        self.store = ArticleStore(generation, readonly=True)
+        self.folder = folder
+        self.ref = ref
+        self.removed = frozenset(ref.removed)
+        self._private: Path | None = None  # a copy of a read-only segment's vectors
+        self.store = ArticleStore(folder, readonly=True)
         try:
-            check_compatible(self.store, settings, generation)
-            with opening(generation):  # Chroma writes now and on the first query; see below
+            with opening(folder):
                 self._client = self._open_chroma()
                 self.collection = get_collection(self._client, self.store.get_meta("collection"))
                 if not settings.chroma_host:
@@ -274,9 +281,9 @@ class Index:
         except BaseException:
             self.store.close()
             self._drop_private()
-            if lease is not None:
-                lease.release()
             raise
+        self.live_articles: frozenset[str] = frozenset(self.store.manifest()) - self.removed
+        self.dead_chunks: frozenset[str] = frozenset(self.store.chunk_ids(self.removed))
 
     def _open_chroma(self) -> Any:
         """The Chroma client; on a disk this process may not write, on a private copy.
@@ -285,25 +292,103 @@ class Index:
         read-only mode: chroma-core/chroma#1438), so a read-only index is read from a copy of
         its ``chroma/`` folder in the temporary folder, deleted on ``close()``.
         """
-        folder = self.generation / "chroma"
+        folder = self.folder / "chroma"
         if self.settings.chroma_host or _writable(folder):
-            return chroma_client(self.settings, self.generation)
+            return chroma_client(self.settings, self.folder)
         self._private = Path(tempfile.mkdtemp(prefix="briefing-readonly-"))
         shutil.copytree(folder, self._private / "chroma")
         logger.info("%s is read-only: reading its vectors from a copy in %s", folder, self._private)
-        return chroma_client(self.settings, self.generation, self._private / "chroma")
+        return chroma_client(self.settings, self.folder, self._private / "chroma")
 
     def _drop_private(self) -> None:
         if self._private is not None:
             shutil.rmtree(self._private, ignore_errors=True)
             self._private = None
 
+    def article_headers(self) -> list[Article]:
+        return [a for a in self.store.article_headers() if a.id not in self.removed]
+
+    def chunk_spans(self) -> list[tuple[str, str, int, int, tuple[tuple[int, int], ...]]]:
+        return [row for row in self.store.chunk_spans() if row[1] not in self.removed]
+
+    def dense_search(
+        self, vector: Sequence[float], k: int, allowed: set[str] | None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine distance) of the ``k`` live chunks nearest ``vector``.
+
+        Removed chunks are still in the collection: a few are read past (asking for ``k`` more
+        than there are of them), many are filtered out by Chroma (``$nin``), which costs more
+        per query; a sync writes a segment again once a quarter of it is removed."""
+        articles = self.live_articles if allowed is None else self.live_articles & allowed
+        if not articles:
+            return []
+        where: dict[str, Any] | None = None
+        extra = self.ref.dead
+        if allowed is not None:
+            where, extra = {"article_id": {"$in": sorted(articles)}}, 0
+        elif self.ref.dead > _READ_PAST:
+            where, extra = {"article_id": {"$nin": sorted(self.removed)}}, 0
+        found = self.collection.query(
+            query_embeddings=[list(vector)],
+            n_results=max(1, min(k + extra, self.ref.chunks)),
+            where=where,
+            include=["distances"],
+        )
+        rows = zip(found["ids"][0], found["distances"][0], strict=True)
+        return [(cid, d) for cid, d in rows if cid not in self.dead_chunks][:k]
+
+    def close(self) -> None:
+        self.store.close()
+        self._client.close()
+        self._drop_private()
+
+
+_READ_PAST = 256
+"""Removed chunks a segment's dense search reads past before it asks Chroma to filter them."""
+
+
+class Index:
+    """A read-only handle on the current generation: articles, chunks, vectors, keywords.
+
+    One ``Index`` may be shared by any number of threads. Each segment's article store takes
+    turns on its one SQLite connection (see ``ArticleStore``). Chroma's clients are queried
+    from several threads at once, unguarded: its maintainers call the local clients thread safe
+    (chroma-core/chroma#1215, #1240), the server client's ``httpx.Client`` "can be shared
+    between threads", and ``tests/test_threads.py`` asks from 8 threads at once. The BM25
+    postings are numpy arrays that a search only reads; they are loaded once, under a lock.
+    ``close()`` may be called more than once; ``closed`` says whether it was.
+    """
+
+    def __init__(self, settings: Settings, generation: Path, lease: Lease | None = None) -> None:
+        self.settings = settings
+        self.generation = generation
+        self._lease = lease
+        self._keywords: KeywordIndex | None = None
+        self._catalog: Catalog | None = None
+        self._lock = threading.Lock()  # the lazy loads and close
+        self._closed = False
+        self.segments: list[Segment] = []
+        try:
+            if not has_manifest(generation):
+                check_compatible(read_meta(generation), settings, generation)
+            self.manifest = Manifest.read(generation)
+            check_compatible(self.manifest.meta, settings, generation)
+            for ref in self.manifest.segments:
+                self.segments.append(Segment(settings, generation.parent / ref.name, ref))
+        except BaseException:
+            for segment in self.segments:
+                segment.close()
+            if lease is not None:
+                lease.release()
+            raise
+        self._holder = {aid: s for s in self.segments for aid in s.live_articles}
+
     @property
     def keywords(self) -> KeywordIndex:
         if self._keywords is None:
             with self._lock:  # the first questions of several threads load it once
                 if self._keywords is None:
-                    self._keywords = KeywordIndex(self.generation)
+                    self._keywords = KeywordIndex([(s.folder, s.removed) for s in self.segments])
         return self._keywords
 
     @property
@@ -323,8 +408,7 @@ class Index:
         """Chunk ids ranked by BM25 among the ``allowed`` articles (None: all of them)."""
         if allowed is not None and not allowed:
             return []
-        hits = self.keywords.search(query, k, mask=self.catalog.keyword_mask(allowed))
-        return [cid for cid, _score in hits]
+        return [cid for cid, _score in self.keywords.search(query, k, allowed)]
 
     def dense_search(
         self, vector: Sequence[float], k: int, allowed: set[str] | None = None
@@ -332,52 +416,57 @@ class Index:
         """(chunk id, cosine similarity) nearest ``vector``, among the ``allowed`` articles."""
         if allowed is not None and not allowed:
             return []
-        where: dict[str, Any] | None = None
-        if allowed is not None:
-            where = {"article_id": {"$in": sorted(allowed)}}
-        found = self.collection.query(
-            query_embeddings=[list(vector)],
-            n_results=max(1, min(k, len(self.catalog.chunks))),
-            where=where,
-            include=["distances"],
-        )
-        ids, distances = found["ids"][0], found["distances"][0]
-        return [(cid, 1.0 - d) for cid, d in zip(ids, distances, strict=True)]
+        found = [hit for s in self.segments for hit in s.dense_search(vector, k, allowed)]
+        found.sort(key=lambda hit: hit[1])
+        return [(cid, 1.0 - d) for cid, d in found[:k]]
 
     def article(self, article_id: str) -> Article | None:
-        return self.store.article(article_id)
+        segment = self._holder.get(article_id)
+        return segment.store.article(article_id) if segment else None
+
+    def speech(self, article_id: str | None = None) -> list[tuple[str, Speech]]:
+        """(article id, span) of the reported speech of one article or of all, in text order."""
+        if article_id is not None:
+            segment = self._holder.get(article_id)
+            return segment.store.speech(article_id) if segment else []
+        rows = [row for s in self.segments for row in s.store.speech() if row[0] in self._holder]
+        return sorted(rows, key=lambda row: (row[0], row[1].start))
 
     def articles(self) -> list[Article]:
-        return list(self.store.articles())
+        found = [a for s in self.segments for a in s.store.articles() if a.id not in s.removed]
+        return sorted(found, key=lambda a: a.locator)
 
     def chunks(self) -> list[Chunk]:
-        return list(self.store.chunks())
+        found = [
+            c for s in self.segments for c in s.store.chunks() if c.article_id not in s.removed
+        ]
+        locators = {a.id: a.locator for a in self.catalog.articles.values()}
+        return sorted(found, key=lambda c: (locators[c.article_id], c.start))
 
     def count_articles(self) -> int:
-        return self.store.count_articles()
+        return len(self._holder)
 
     def count_chunks(self) -> int:
-        return self.store.count_chunks()
+        return self.manifest.total_chunks()
 
     def status(self) -> dict[str, Any]:
-        built = self.store.get_meta("built_at")
         return {
             "generation": self.generation.name,
             "articles": self.count_articles(),
             "chunks": self.count_chunks(),
-            "built_at": built,
-            "backend": self.store.get_meta("backend"),
+            "segments": len(self.segments),
+            "built_at": self.manifest.meta.get("built_at"),
+            "backend": self.manifest.meta.get("backend"),
         }
 
     def close(self) -> None:
-        """Release the store and the Chroma client; closing twice is fine."""
+        """Release the stores and the Chroma clients; closing twice is fine."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        self.store.close()
-        self._client.close()
-        self._drop_private()
+        for segment in self.segments:
+            segment.close()
         if self._lease is not None:
             self._lease.release()  # a sync may delete this generation now
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .attribution import Speech
 from .types import Article, Chunk
@@ -41,6 +43,7 @@ CREATE TABLE IF NOT EXISTS speech (
 );
 CREATE INDEX IF NOT EXISTS speech_by_article ON speech(article_id);
 CREATE TABLE IF NOT EXISTS analysed (article_id TEXT PRIMARY KEY, version TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS signatures (article_id TEXT PRIMARY KEY, minhash BLOB NOT NULL);
 """
 
 _ARTICLE_COLUMNS = (
@@ -167,7 +170,7 @@ class ArticleStore:
         with self._lock:
             found = self._db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))
             ids = [r[0] for r in found.fetchall()]
-            for table in ("speech", "analysed", "chunks"):
+            for table in ("speech", "analysed", "signatures", "chunks"):
                 self._db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
             self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         return ids
@@ -198,6 +201,34 @@ class ArticleStore:
                 n_tokens=n_tokens,
             )
 
+    def article_chunks(self, article_id: str) -> list[tuple[Chunk, list[str] | None]]:
+        """The chunks of one article, in text order, each with its keyword terms (None: a
+        store written before terms were kept)."""
+        with self._lock:
+            text = self._db.execute("SELECT text FROM articles WHERE id = ?", (article_id,))
+            found = text.fetchone()
+            rows = self._db.execute(
+                'SELECT id, start, "end", sentences, n_tokens, terms FROM chunks '
+                "WHERE article_id = ? ORDER BY start",
+                (article_id,),
+            ).fetchall()
+        body = found[0] if found else ""
+        return [
+            (
+                Chunk(
+                    id=cid,
+                    article_id=article_id,
+                    start=start,
+                    end=end,
+                    text=body[start:end],
+                    sentences=tuple(tuple(s) for s in json.loads(sentences)),
+                    n_tokens=n_tokens,
+                ),
+                terms.split() if terms is not None else None,
+            )
+            for cid, start, end, sentences, n_tokens, terms in rows
+        ]
+
     def chunk_spans(self) -> Iterator[tuple[str, str, int, int, tuple[tuple[int, int], ...]]]:
         """(chunk id, article id, start, end, sentence spans) of every chunk, without text."""
         rows = self._rows('SELECT id, article_id, start, "end", sentences FROM chunks')
@@ -209,6 +240,22 @@ class ArticleStore:
         columns = _ARTICLE_COLUMNS.replace("text", "'' AS text")
         for row in self._rows(f"SELECT {columns} FROM articles"):
             yield Article(*row)
+
+    def chunk_counts(self) -> dict[str, int]:
+        """article id -> its number of chunks (articles with none are left out)."""
+        rows = self._rows("SELECT article_id, COUNT(*) FROM chunks GROUP BY article_id")
+        return {row[0]: int(row[1]) for row in rows}
+
+    def chunk_ids(self, article_ids: Iterable[str]) -> list[str]:
+        """The ids of the chunks of ``article_ids``."""
+        wanted = sorted(set(article_ids))
+        found: list[str] = []
+        for begin in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
+            part = wanted[begin : begin + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._rows(f"SELECT id FROM chunks WHERE article_id IN ({marks})", part)
+            found.extend(row[0] for row in rows)
+        return found
 
     def chunk_terms(self) -> Iterator[tuple[str, list[str] | None]]:
         """(chunk id, keyword terms or None if not stored) of every chunk, in id order."""
@@ -272,3 +319,22 @@ class ArticleStore:
         except sqlite3.OperationalError:  # no such table
             return []
         return [(row[0], Speech(*row[1:])) for row in rows]
+
+    # -- MinHash signatures (syndication.signature), kept so a sync never shingles them again --
+    def put_signature(self, article_id: str, signature: np.ndarray | None) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM signatures WHERE article_id = ?", (article_id,))
+            if signature is not None:
+                self._db.execute(
+                    "INSERT INTO signatures (article_id, minhash) VALUES (?, ?)",
+                    (article_id, signature.astype(np.uint64).tobytes()),
+                )
+
+    def signatures(self) -> dict[str, np.ndarray] | None:
+        """article id -> signature of the articles that have one; None for a store written
+        before signatures were kept."""
+        try:
+            rows = self._rows("SELECT article_id, minhash FROM signatures")
+        except sqlite3.OperationalError:  # no such table
+            return None
+        return {aid: np.frombuffer(blob, dtype=np.uint64) for aid, blob in rows}

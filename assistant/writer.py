@@ -1,33 +1,38 @@
 """Write the index: bring it in line with the corpus, one new generation per change.
 
-Layout of ``index_dir`` (see index/README.md)::
+A generation is a manifest listing segments (see ``segments`` for the layout and why). A sync
+never writes into a segment or a generation in use. It writes the new and changed articles
+into a new segment, marks the removed and changed ones as removed from their old segments in
+a new manifest, merges small or mostly removed segments into one (copying their vectors:
+nothing is embedded again), updates the wire-story groups, writes the manifest into a new
+``gen-N+1`` folder, and only then points ``CURRENT`` at it with an atomic rename. A run killed
+at any moment leaves ``CURRENT`` naming a complete index; the next run deletes the generation
+and segments it left half-written, so no chunk is ever duplicated or orphaned. Generations a
+reader still holds (and their segments) are kept until it moves on.
 
-    CURRENT          the name of the generation in use, replaced atomically
-    gen-000007/      one complete index: store.sqlite, bm25/, chroma/ (embedded store only)
-    lock             held while a sync runs
-
-A sync never writes into the generation in use. It copies it to a new ``gen-N+1`` folder (on a
-Chroma server: a new collection), applies the changes there, flushes everything, and only then
-points ``CURRENT`` at it with an atomic rename. A run killed at any moment leaves ``CURRENT``
-naming a complete index; the next run deletes the half-written generation and starts again
-from the complete one, so no chunk is ever duplicated or orphaned. The previous generation is
-kept until the next sync, so readers that opened it keep working.
+What a sync writes grows with what changed: a one-article sync of the 609-article MultiHop-RAG
+index writes its segment and a manifest, not a copy of the index (``benchmarks/scale.py``).
 """
 
 from __future__ import annotations
 
 import errno
 import logging
-import secrets
 import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .analysis import analyse, needs_analysis
+from .analysis import (
+    GROUPS_KEY,
+    VERSION,
+    VERSION_KEY,
+    analysed_with_this_version,
+    groups_meta,
+    manifest_groups,
+)
 from .chunking import chunk_article
 from .config import Settings
 from .corpus import load_corpus
@@ -38,80 +43,84 @@ from .embedding import (
     max_seq_length,
     resolve_model_path,
 )
-from .errors import (
-    ConfigError,
-    CorpusError,
-    IndexStoreError,
-)
+from .errors import ConfigError, CorpusError, IndexStoreError
 from .generations import (
-    LOCK_FILES,
+    LEASE_FILE,
     crash_point,
     current_generation,
-    fsync_tree,
+    fsync_dir,
     list_generations,
     next_generation,
-    opening,
     point_current_at,
     sync_lock,
     unleased,
 )
-from .keyword import build_keyword_index
 from .onnx_encoder import LightQueries, export_for_queries
-from .reader import (
-    backend,
-    check_compatible,
-    chroma_client,
-    fingerprint,
-    first_query,
-    get_collection,
+from .reader import backend, check_compatible, chroma_client, fingerprint, read_meta
+from .segment_writer import SegmentWriter, copy_live
+from .segments import (
+    Manifest,
+    SegmentRef,
+    has_manifest,
+    list_segments,
+    next_segment,
+    pick_merge,
 )
 from .store import ArticleStore
+from .syndication import Syndication, update_groups
 from .text import keyword_tokens
 from .types import Article, Chunk, IndexReport, Problem
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``: stage is "chunking", "embedding" or "writing"."""
+"""``progress(stage, done, total)``: "chunking", "embedding", "writing" or "merging"."""
 
 
-# -- Chroma --------------------------------------------------------------------------------------
-def _collection_name(settings: Settings, generation: Path) -> str:
-    if settings.chroma_host:  # one server holds many generations: name each one
-        return f"{settings.collection}-{generation.name}-{secrets.token_hex(3)}"
-    return settings.collection if len(settings.collection) >= 3 else f"{settings.collection}-idx"
+# -- the index in use, as the sync found it ------------------------------------------------------
+@dataclass
+class _Base:
+    """The generation in use: its manifest and where each of its articles lives."""
+
+    manifest: Manifest
+    articles: dict[str, tuple[str, str]]
+    """article id -> (content hash, locator) of every live article."""
+    holder: dict[str, str]
+    """article id -> the segment holding it."""
+    chunks: dict[str, int]
+    """article id -> its number of chunks."""
+    stale: list[SegmentRef]
+    """Segments to write again: made by another analysis version, or an older layout's."""
 
 
-def _copy_vectors(source: Any, target: Any, batch: int) -> None:
-    total = source.count()
-    for offset in range(0, total, batch):
-        page = source.get(
-            include=["embeddings", "documents", "metadatas"], limit=batch, offset=offset
-        )
-        target.add(
-            ids=page["ids"],
-            embeddings=page["embeddings"],
-            documents=page["documents"],
-            metadatas=page["metadatas"],
-        )
+def _read_base(settings: Settings, generation: Path) -> _Base:
+    """The generation in use. One of the older layout (a folder holding a whole index) is
+    read as one stale segment: this sync converts it, copying its vectors."""
+    if has_manifest(generation):
+        manifest = Manifest.read(generation)
+        check_compatible(manifest.meta, settings, generation)
+    else:
+        meta = read_meta(generation)
+        built = dict(meta.get("fingerprint") or {})
+        if built.get("format") == 1:  # the layout before segments: converted as it stands
+            built["format"] = fingerprint(settings)["format"]
+        check_compatible({**meta, "fingerprint": built}, settings, generation)
+        with ArticleStore(generation, readonly=True) as store:
+            count = store.count_chunks()
+        manifest = Manifest((SegmentRef(generation.name, count),), {})
+    base = _Base(manifest, {}, {}, {}, [])
+    for ref in manifest.segments:
+        with ArticleStore(generation.parent / ref.name, readonly=True) as store:
+            removed = set(ref.removed)
+            for aid, row in store.manifest().items():
+                if aid not in removed:
+                    base.articles[aid], base.holder[aid] = row, ref.name
+            base.chunks.update(store.chunk_counts())
+            if not has_manifest(generation) or not analysed_with_this_version(store):
+                base.stale.append(ref)
+    return base
 
 
-def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "article_id": article.id,
-        "start": chunk.start,
-        "end": chunk.end,
-        "title": article.title,
-        "locator": article.locator,
-    }
-    for key in ("source", "published", "published_ts", "url", "author"):
-        value = getattr(article, key)
-        if value is not None:
-            meta[key] = value
-    return meta
-
-
-# -- sync ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Plan:
     added: list[Article]
@@ -137,16 +146,20 @@ def _plan(
     return _Plan(added, updated, removed)
 
 
+# -- sync ------------------------------------------------------------------------------------
 def sync_index(
     settings: Settings | None = None,
     *,
     rebuild: bool = False,
+    compact: bool = False,
     progress: Progress | None = None,
     embedder: Embedder | None = None,
 ) -> IndexReport:
     """Bring the index in line with the corpus: add new, re-embed changed, delete removed.
 
-    An unchanged corpus is a no-op (no model is loaded). Files that cannot be read are listed
+    ``compact`` merges every segment into one (vectors copied, nothing embedded again); a
+    sync merges small and mostly removed segments by itself. An unchanged corpus is a no-op
+    (no model is loaded) unless ``compact`` finds more than one segment. Files that cannot be read are listed
     in ``report.problems`` and everything else is still indexed. Raises ``IndexMismatchError``
     if the index was built with other settings and ``rebuild`` is False.
     """
@@ -162,13 +175,8 @@ def sync_index(
     with sync_lock(index_dir):
         current = current_generation(index_dir)
         _remove_stale(index_dir, current, settings)
-        old: dict[str, tuple[str, str]] = {}
-        stale_analysis = False
-        if current is not None and not rebuild:
-            with ArticleStore(current, readonly=True) as store:
-                check_compatible(store, settings, current)
-                old = store.manifest()
-                stale_analysis = needs_analysis(store)
+        base = _read_base(settings, current) if current is not None and not rebuild else None
+        old = base.articles if base else {}
         loaded = load_corpus(
             settings.corpus, max_file_bytes=settings.max_file_bytes, prefer=old.keys()
         )
@@ -181,14 +189,18 @@ def sync_index(
             unchanged=len(loaded.articles) - len(plan.added) - len(plan.updated),
             problems=loaded.problems,
         )
-        changed = plan.added or plan.updated or plan.removed or stale_analysis
-        if current is not None and not rebuild and not changed:
-            with ArticleStore(current, readonly=True) as store:
-                totals = store.count_articles(), store.count_chunks()
+        changed = (
+            plan.added
+            or plan.updated
+            or plan.removed
+            or (base and base.stale)
+            or (compact and base and len(base.manifest.segments) > 1)
+        )
+        if current is not None and base is not None and not changed:
             done = IndexReport(
                 **report,
-                total_articles=totals[0],
-                total_chunks=totals[1],
+                total_articles=len(base.articles),
+                total_chunks=base.manifest.total_chunks(),
                 seconds=time.perf_counter() - started,
                 generation=current.name,
             )
@@ -205,12 +217,11 @@ def sync_index(
         generation = next_generation(index_dir)
         try:
             counts = _write_generation(
-                settings, generation, None if rebuild else current, plan, progress, embedder
+                settings, generation, base, plan, progress, embedder, compact
             )
         except BaseException as exc:  # a full disk, a failing model, Ctrl+C: leave no half
-            if generation.exists():
-                logger.warning("sync failed (%r); deleting the half-written %s", exc, generation)
-                _drop_generation(generation, settings)
+            logger.warning("sync failed (%r); deleting what it wrote", exc)
+            _remove_stale(index_dir, current, settings)
             if _disk_full(exc):
                 raise IndexStoreError(
                     f"The disk of {index_dir} filled up during the sync; what it wrote was "
@@ -219,8 +230,9 @@ def sync_index(
             raise
         point_current_at(index_dir, generation)
         _remove_stale(index_dir, generation, settings)
-        if _the_model(embedder):  # questions in a fresh process then skip torch
-            export_for_queries(settings, check=True)
+        if _the_model(embedder):  # questions in a fresh process then skip torch; the model's
+            # files are read to check the export only when the index was built from nothing
+            export_for_queries(settings, check=base is None)
         done = IndexReport(
             **report,
             chunks_added=counts[0],
@@ -242,138 +254,199 @@ def _the_model(embedder: Embedder | None) -> bool:
 def _write_generation(
     settings: Settings,
     generation: Path,
-    base: Path | None,
+    base: _Base | None,
     plan: _Plan,
     progress: Progress | None,
     embedder: Embedder | None,
+    compact: bool = False,
 ) -> tuple[int, int, int, int]:
-    """Write a complete new ``generation`` from ``base`` (or from nothing); return its counts
+    """Write the segments of a change and a new ``generation`` naming them; return its counts
     (chunks added, chunks removed, articles, chunks)."""
     report = progress or (lambda stage, done, total: None)
-
+    index_dir = generation.parent
     to_embed = [*plan.added, *plan.updated]
     chunks_by_article = _chunk_all(settings, to_embed, report)
     new_chunks = [(a, c) for a in to_embed for c in chunks_by_article[a.id]]
 
-    _check_room(generation.parent, base, len(new_chunks), settings)
-    if base is not None:
-        with opening(base):  # no reader's Chroma writes into it while it is copied
-            shutil.copytree(base, generation, ignore=shutil.ignore_patterns("bm25", *LOCK_FILES))
+    segments = list(base.manifest.segments) if base else []
+    gone = [*plan.removed, *(a.id for a in plan.updated)] if base else []
+    for name in {base.holder[aid] for aid in gone} if base else ():
+        mine = {aid: base.chunks.get(aid, 0) for aid in gone if base.holder[aid] == name}
+        segments = [s.without(mine) if s.name == name else s for s in segments]
+    merge = [s for s in segments if s.live > 0] if compact else pick_merge(segments)
+    for stale in base.stale if base else ():
+        ref = next(s for s in segments if s.name == stale.name)
+        if ref not in merge:
+            merge.append(ref)
+    _check_room(index_dir, len(new_chunks) + sum(s.live for s in merge), settings)
+
+    generation.mkdir()
+    (generation / LEASE_FILE).touch()  # there before any reader, also on a disk made read-only
+    crash_point("generation-made")
+    written: list[SegmentRef] = []
+    if to_embed:
+        written.append(
+            _write_new(settings, index_dir, to_embed, chunks_by_article, report, embedder)
+        )
+    if merge:
+        written.append(_merge(settings, index_dir, merge, [s.name for s in written], report))
+    merged = {s.name for s in merge}
+    segments = [s for s in segments if s.name not in merged and s.live > 0] + written
+
+    previous = manifest_groups(base.manifest.meta) if base else ()
+    if base is None or base.manifest.meta.get(VERSION_KEY) != VERSION:
+        previous, touched = (), [a for s in segments for a in _live_ids(index_dir, s)]
     else:
-        generation.mkdir()
-    for name in LOCK_FILES:  # there before any reader, also on a disk later made read-only
-        (generation / name).touch()
-    crash_point("after-copy")
-    client = chroma_client(settings, generation)
-    store = ArticleStore(generation)
+        touched = [a.id for a in to_embed]
+    groups = _groups(index_dir, segments, previous, touched, gone)
+    articles = (len(base.articles) if base else 0) + len(plan.added) - len(plan.removed)
+    meta = {
+        "fingerprint": fingerprint(settings),
+        "backend": backend(settings),
+        "generation": generation.name,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        VERSION_KEY: VERSION,
+        GROUPS_KEY: groups_meta(groups),
+    }
+    manifest = Manifest(tuple(segments), meta)
+    manifest.write(generation)
+    fsync_dir(generation)
+    fsync_dir(index_dir)
+    crash_point("manifest")
+    removed_chunks = sum(base.chunks.get(aid, 0) for aid in gone) if base else 0
+    return len(new_chunks), removed_chunks, articles, manifest.total_chunks()
+
+
+def _write_new(
+    settings: Settings,
+    index_dir: Path,
+    articles: list[Article],
+    chunks_by_article: dict[str, list[Chunk]],
+    report: Progress,
+    embedder: Embedder | None,
+) -> SegmentRef:
+    """A segment of the new and changed articles, embedded here."""
+    new_chunks = [c for a in articles for c in chunks_by_article[a.id]]
+    embedder = embedder or SentenceEmbedder(
+        settings.embedding_model, batch_size=settings.embed_batch_size
+    )
+    done = 0
+
+    def embedded(n: int) -> None:
+        nonlocal done
+        done += n
+        report("embedding", done, len(new_chunks))
+
+    report("embedding", 0, len(new_chunks))
+    texts = [c.text for c in new_chunks]
+    vectors = iter(embedder.embed(texts, progress=embedded) if texts else [])
+    terms = iter(keyword_tokens(texts) if texts else [])
+    writer = SegmentWriter(settings, next_segment(index_dir))
     try:
-        collection = _open_target_collection(settings, client, store, base, generation)
-        removed_ids: list[str] = []
-        for aid in [*plan.removed, *(a.id for a in plan.updated)]:
-            removed_ids.extend(store.delete_article(aid))
-        batch = client.get_max_batch_size()
-        for begin in range(0, len(removed_ids), batch):
-            collection.delete(ids=removed_ids[begin : begin + batch])
-        crash_point("after-delete")
-
-        embedder = embedder or SentenceEmbedder(
-            settings.embedding_model, batch_size=settings.embed_batch_size
-        )
-        done = 0
-
-        def embedded(n: int) -> None:
-            nonlocal done
-            done += n
-            report("embedding", done, len(new_chunks))
-
-        report("embedding", 0, len(new_chunks))
-        vectors = (
-            embedder.embed([c.text for _a, c in new_chunks], progress=embedded)
-            if new_chunks
-            else []
-        )
         report("writing", 0, len(new_chunks))
-        for begin in range(0, len(new_chunks), batch):
-            part = new_chunks[begin : begin + batch]
-            collection.add(
-                ids=[c.id for _a, c in part],
-                embeddings=vectors[begin : begin + batch],
-                documents=[c.text for _a, c in part],
-                metadatas=[_chunk_metadata(a, c) for a, c in part],
-            )
-            report("writing", begin + len(part), len(new_chunks))
-        crash_point("after-chroma")
-        terms = iter(keyword_tokens([c.text for _a, c in new_chunks]))
-        for article in to_embed:
+        written = 0
+        for article in articles:
             chunks = chunks_by_article[article.id]
-            store.put_article(article, chunks, [next(terms) for _c in chunks])
-        store.set_meta("fingerprint", fingerprint(settings))
-        store.set_meta("backend", backend(settings))
-        store.set_meta("generation", generation.name)
-        store.set_meta("built_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        store.commit()
-        rows = dict(store.chunk_terms())
-        missing = [cid for cid, terms in rows.items() if terms is None]
-        if missing:  # a store written before terms were kept
-            found = keyword_tokens([store.chunk_text(cid) for cid in missing])
-            rows.update(zip(missing, found, strict=True))
-            store.set_terms([(cid, rows[cid] or []) for cid in missing])
-            store.commit()
-        analyse(store, report)  # who speaks where, which articles are one story
-        store.commit()
-        crash_point("after-store")
-        build_keyword_index(generation, list(rows), [terms or [] for terms in rows.values()])
-        crash_point("after-bm25")
-        counts = (len(new_chunks), len(removed_ids), store.count_articles(), len(rows))
-        if not settings.chroma_host:  # Chroma's writes of a first query happen here, not in readers
-            first_query(collection)
-        if collection.count() != len(rows):
-            raise IndexStoreError(
-                f"Chroma holds {collection.count()} chunks but the store {len(rows)}; "
-                "the new index was not used. Run 'briefing index --rebuild'"
+            writer.add(
+                article, chunks, [next(vectors) for _c in chunks], [next(terms) for _c in chunks]
             )
+            written += len(chunks)
+            report("writing", written, len(new_chunks))
+        return writer.finish()
     finally:
-        store.close()
-        client.close()
-    fsync_tree(generation)
-    crash_point("after-fsync")
-    return counts
+        writer.close()
+
+
+def _merge(
+    settings: Settings,
+    index_dir: Path,
+    merge: Sequence[SegmentRef],
+    taken: Sequence[str],
+    report: Progress,
+) -> SegmentRef:
+    """One segment holding the live articles of the ``merge`` segments (vectors copied)."""
+    total = sum(len(_live_ids(index_dir, s)) for s in merge)
+    logger.info("merging %s (%d articles)", ", ".join(s.name for s in merge), total)
+    writer = SegmentWriter(settings, next_segment(index_dir, taken))
+    done = 0
+
+    def copied(n: int) -> None:
+        nonlocal done
+        done += n
+        report("merging", done, total)
+
+    try:
+        for ref in merge:
+            copy_live(settings, writer, index_dir / ref.name, frozenset(ref.removed), copied)
+        ref = writer.finish()
+    finally:
+        writer.close()
+    crash_point("merged")
+    return ref
+
+
+def _live_ids(index_dir: Path, segment: SegmentRef) -> list[str]:
+    with ArticleStore(index_dir / segment.name, readonly=True) as store:
+        removed = set(segment.removed)
+        return [aid for aid in store.manifest() if aid not in removed]
+
+
+def _groups(
+    index_dir: Path,
+    segments: Sequence[SegmentRef],
+    previous: Sequence[Syndication],
+    touched: Sequence[str],
+    gone: Sequence[str],
+) -> tuple[Syndication, ...]:
+    """The wire-story groups after the change, from the stored signatures; only the texts of
+    articles the change touches are read (``syndication.update_groups``)."""
+    signatures = {}
+    where: dict[str, SegmentRef] = {}
+    for segment in segments:
+        with ArticleStore(index_dir / segment.name, readonly=True) as store:
+            removed = set(segment.removed)
+            for aid, minhash in (store.signatures() or {}).items():
+                if aid not in removed:
+                    signatures[aid] = minhash
+            for aid in store.manifest():
+                if aid not in removed:
+                    where[aid] = segment
+
+    def article(article_id: str) -> Article:
+        with ArticleStore(index_dir / where[article_id].name, readonly=True) as store:
+            found = store.article(article_id)
+        assert found is not None, article_id
+        return found
+
+    return update_groups(previous, signatures, touched, gone, article)
 
 
 _BYTES_PER_CHUNK = 20_000
-"""Disk a chunk takes in a generation: 17 KB measured on MultiHop-RAG (116 MB for 6,813 chunks:
+"""Disk a chunk takes in a segment: 17 KB measured on MultiHop-RAG (116 MB for 6,813 chunks:
 its vector in Chroma's SQLite and HNSW files, its text in Chroma's full-text index, the store
 and BM25), rounded up."""
 _SLACK_BYTES = 4_000_000
 """Chroma's fixed files (its SQLite schema, an HNSW block) and SQLite journals."""
 
 
-def _check_room(index_dir: Path, base: Path | None, new_chunks: int, settings: Settings) -> None:
-    """Refuse to start writing a generation the disk has no room for (a copy of ``base`` and
-    the new chunks), saying how much is needed, before anything is written."""
-    copied = _tree_bytes(base) if base is not None else 0
-    needed = copied + new_chunks * _BYTES_PER_CHUNK + _SLACK_BYTES
+def _check_room(index_dir: Path, chunks: int, settings: Settings) -> None:
+    """Refuse to start a sync the disk has no room for (its new and merged chunks), saying
+    how much is needed, before anything is written."""
+    needed = chunks * _BYTES_PER_CHUNK + _SLACK_BYTES
     free = shutil.disk_usage(index_dir).free
     if free < needed:
         raise IndexStoreError(
             f"Not enough disk space for a sync of {index_dir}: about {_mb(needed)} needed "
-            f"({'a copy of the index, ' if base is not None else ''}{new_chunks:,} new chunks), "
-            f"{_mb(free)} free; free some space or set BRIEFING_INDEX_DIR to a bigger disk. "
-            "The index in use is unchanged."
+            f"({chunks:,} chunks to write), {_mb(free)} free; free some space or set "
+            "BRIEFING_INDEX_DIR to a bigger disk. The index in use is unchanged."
         )
 
 
 def _disk_full(exc: BaseException) -> bool:
-    """Whether ``exc`` says the disk is full (``shutil.copytree`` lists its errors as text)."""
+    """Whether ``exc`` says the disk is full (SQLite and Chroma say so only in words)."""
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return True
-    return isinstance(exc, shutil.Error | sqlite3.OperationalError) and (
-        "No space left" in str(exc) or "database or disk is full" in str(exc)
-    )
-
-
-def _tree_bytes(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    return "No space left" in str(exc) or "database or disk is full" in str(exc)
 
 
 def _mb(size: int) -> str:
@@ -405,35 +478,23 @@ def _chunk_all(
     return out
 
 
-def _open_target_collection(
-    settings: Settings, client: Any, store: ArticleStore, base: Path | None, generation: Path
-) -> Any:
-    if not settings.chroma_host:
-        store.set_meta("collection", _collection_name(settings, generation))
-        return get_collection(client, store.get_meta("collection"), create=True)
-    # On a server, the new generation is a new collection, filled from the current one.
-    name = _collection_name(settings, generation)
-    target = get_collection(client, name, create=True)
-    store.set_meta("collection", name)
-    if base is not None:
-        with ArticleStore(base, readonly=True) as old_store:
-            source = get_collection(client, old_store.get_meta("collection"))
-        _copy_vectors(source, target, client.get_max_batch_size())
-    return target
-
-
+# -- what no generation in use needs -------------------------------------------------------------
 def _remove_stale(index_dir: Path, current: Path | None, settings: Settings) -> None:
-    """Delete every generation but the current one that no reader holds a lease on.
+    """Delete every generation but the current one that no reader holds a lease on, then every
+    segment no remaining generation lists.
 
-    A generation an open ``Index`` (in any process) still reads is kept; a later sync deletes
-    it once that reader has moved to a newer one or closed.
+    A generation an open ``Index`` (in any process) still reads is kept, with its segments; a
+    later sync deletes them once that reader has moved to a newer one or closed.
     """
+    kept: list[Path] = []
     for gen in list_generations(index_dir):
         if current is not None and gen.name == current.name:
+            kept.append(gen)
             continue
         with unleased(gen) as free:
             if not free:
                 logger.info("keeping %s: a reader still has it open", gen.name)
+                kept.append(gen)
                 continue
             why = (
                 "superseded"
@@ -441,35 +502,47 @@ def _remove_stale(index_dir: Path, current: Path | None, settings: Settings) -> 
                 else "left half-written by an interrupted sync"
             )
             logger.info("deleting %s (%s)", gen.name, why)
-            _drop_generation(gen, settings)
+            _drop_folder(gen, settings)
+    listed: set[str] = set()
+    for gen in kept:
+        if has_manifest(gen):
+            listed |= Manifest.read(gen).names
+    for segment in list_segments(index_dir):
+        if segment.name not in listed:
+            logger.info("deleting %s (no generation lists it)", segment.name)
+            _drop_folder(segment, settings)
 
 
-def _drop_generation(generation: Path, settings: Settings) -> None:
-    if settings.chroma_host:
-        try:
-            with ArticleStore(generation, readonly=True) as store:
-                name = store.get_meta("collection")
-        except sqlite3.Error as exc:  # a half-written generation may have no store yet
-            logger.info(
-                "%s has no readable store (%s); deleting its collections by name", generation, exc
-            )
-            name = None
-        client = chroma_client(settings, generation)
-        try:
-            names = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
-            prefix = f"{settings.collection}-{generation.name}-"
-            for candidate in names:
-                if candidate == name or candidate.startswith(prefix):
-                    client.delete_collection(candidate)
-        finally:
-            client.close()
+def _drop_folder(folder: Path, settings: Settings) -> None:
+    """Delete a segment, or a generation (of the older layout: a whole index), with the
+    collection it has on a Chroma server."""
+    _drop_collections(folder, settings)
     crash_point("cleanup")
     try:
-        shutil.rmtree(generation)
+        shutil.rmtree(folder)
     except OSError as exc:  # the next sync tries again; the index in use is not affected
         logger.warning(
-            "could not delete the old index generation %s (%s); the next sync tries again, "
-            "or delete the folder by hand",
-            generation,
+            "could not delete %s (%s); the next sync tries again, or delete the folder by hand",
+            folder,
             exc,
         )
+
+
+def _drop_collections(folder: Path, settings: Settings) -> None:
+    if not settings.chroma_host:
+        return
+    try:
+        with ArticleStore(folder, readonly=True) as store:
+            name = store.get_meta("collection")
+    except sqlite3.Error as exc:  # a half-written segment may have no store yet
+        logger.info("%s has no readable store (%s); deleting its collections by name", folder, exc)
+        name = None
+    client = chroma_client(settings, folder)
+    try:
+        names = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
+        prefix = f"{settings.collection}-{folder.name}-"
+        for candidate in names:
+            if candidate == name or candidate.startswith(prefix):
+                client.delete_collection(candidate)
+    finally:
+        client.close()

@@ -39,7 +39,6 @@ sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, IndexStoreError, Settings, sync_index  # noqa: E402
 from assistant.generations import CRASH_ENV, CRASH_POINTS, list_generations  # noqa: E402
-from assistant.keyword import KeywordIndex  # noqa: E402
 
 QUESTION = "How many jobs are at risk at the Eastbank terminal?"
 """About the demo briefing; the check is that it is answered with verified quotes."""
@@ -52,8 +51,13 @@ def whole(settings: Settings, assistant: Assistant | None = None) -> str | None:
 
     with open_index(settings) as index:
         store = [c.id for c in index.chunks()]
-        chroma = index.collection.get(include=[])["ids"]
-        bm25 = KeywordIndex(index.generation).ids
+        chroma = []
+        for segment in index.segments:
+            held = segment.collection.get(include=[])["ids"]
+            if set(held) != {c.id for c in segment.store.chunks()}:
+                return f"orphan or missing chunks in {segment.folder.name}"
+            chroma += [cid for cid in held if cid not in segment.dead_chunks]
+        bm25 = index.keywords.ids
     for where, ids in (("store", store), ("Chroma", chroma), ("BM25", bm25)):
         if len(ids) != len(set(ids)):
             return f"a chunk is in the {where} twice"

@@ -8,23 +8,42 @@ import pytest
 
 from assistant import IndexMismatchError, IndexMissingError, Settings, open_index, sync_index
 from assistant.generations import current_generation
-from assistant.keyword import KeywordIndex
+from assistant.reader import Index
 
 pytestmark = pytest.mark.slow
 
 
+def live_vectors(index: Index, include: list[str]) -> dict[str, list]:
+    """What the Chroma collections of the index in use hold of its live chunks, checking on the
+    way that each segment's collection holds exactly the chunks of its store, once each."""
+    got: dict[str, list] = {key: [] for key in ("ids", *include)}
+    for segment in index.segments:
+        rows = segment.collection.get(include=include)
+        ids = rows["ids"]
+        assert len(ids) == len(set(ids)), f"a chunk is twice in {segment.folder.name}'s Chroma"
+        stored = {c.id for c in segment.store.chunks()}
+        assert set(ids) == stored, f"orphan or missing chunks in {segment.folder.name}'s Chroma"
+        for n, cid in enumerate(ids):
+            if cid not in segment.dead_chunks:
+                for key in got:
+                    got[key].append(rows[key][n] if key != "ids" else cid)
+    return got
+
+
 def assert_consistent(settings: Settings) -> dict[str, str]:
-    """Chroma and the article store hold exactly the same chunks, each at its offsets."""
+    """Chroma, BM25 and the article stores hold exactly the same live chunks, each at its
+    offsets, none twice."""
     with open_index(settings) as index:
         chunks = {c.id: c for c in index.chunks()}
-        got = index.collection.get(include=["documents", "metadatas"])
+        got = live_vectors(index, ["documents", "metadatas"])
         assert len(got["ids"]) == len(set(got["ids"])), "duplicate chunks in Chroma"
         assert set(got["ids"]) == set(chunks), "orphan or missing chunks in Chroma"
         articles = {a.id: a for a in index.articles()}
         for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
             article = articles[meta["article_id"]]
             assert article.text[meta["start"] : meta["end"]] == doc == chunks[cid].text
-        assert set(KeywordIndex(index.generation).ids) == set(chunks)
+        assert sorted(index.keywords.ids) == sorted(chunks)
+        assert len(chunks) == index.count_chunks() == len(index.catalog.chunks)
         return {a.locator: a.id for a in articles.values()}
 
 

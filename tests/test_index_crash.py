@@ -29,10 +29,9 @@ import pytest
 from assistant import IndexMissingError, Settings, open_index, sync_index
 from assistant.api import Assistant
 from assistant.generations import CRASH_ENV, CRASH_POINTS, current_generation, list_generations
-from assistant.keyword import KeywordIndex
 
 from .conftest import FIXTURE_ARTICLES
-from .test_index import assert_consistent
+from .test_index import assert_consistent, live_vectors
 
 pytestmark = pytest.mark.slow
 
@@ -60,8 +59,8 @@ def chunk_counts(settings: Settings) -> Counter[str]:
     with open_index(settings) as index:
         locators = {a.id: a.locator for a in index.articles()}
         store = [(c.id, c.article_id) for c in index.chunks()]
-        chroma = index.collection.get(include=["metadatas"])
-        bm25 = KeywordIndex(index.generation).ids
+        chroma = live_vectors(index, ["metadatas"])
+        bm25 = index.keywords.ids
     for where, ids in (
         ("store", [cid for cid, _ in store]),
         ("Chroma", chroma["ids"]),
@@ -92,7 +91,7 @@ def copy_index(settings: Settings, target: Path) -> Settings:
     return Settings(corpus=target / "corpus", index_dir=target / "index")
 
 
-def run_killed(settings: Settings, crash_at: str) -> None:
+def run_killed(settings: Settings, crash_at: str, options: list[str] | None = None) -> None:
     """Run `briefing index` in a new process that must die by SIGKILL at ``crash_at``."""
     done = subprocess.run(
         [
@@ -105,6 +104,7 @@ def run_killed(settings: Settings, crash_at: str) -> None:
             str(settings.corpus),
             "--index",
             str(settings.index_dir),
+            *(options or []),
         ],
         env={**os.environ, CRASH_ENV: crash_at},
         capture_output=True,
@@ -151,10 +151,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 def kill_then_sync(
-    settings: Settings, point: str, before: Counter[str], after: Counter[str]
+    settings: Settings,
+    point: str,
+    before: Counter[str],
+    after: Counter[str],
+    options: list[str] | None = None,
 ) -> None:
     """Kill a sync of the changed corpus at ``point``; check the index then and after a new sync."""
-    run_killed(settings, point)
+    run_killed(settings, point, options)
     swapped = point in SWAPPED
     in_use = current_generation(settings.index_dir)
     assert in_use is not None and in_use.name == ("gen-000003" if swapped else "gen-000002")
@@ -172,21 +176,37 @@ def kill_then_sync(
     assert not (settings.index_dir / ".CURRENT.tmp").exists()
 
 
-@pytest.mark.parametrize("point", list(CRASH_POINTS))
+DELETING = ("generation-made", "manifest", "before-swap", "after-swap", "cleanup")
+"""The points a sync that only deletes an article passes (it writes no segment)."""
+WRITING = ("segment-chroma", "segment-store", "segment-done")
+"""The points a sync passes while it writes a changed article into a new segment."""
+MERGING = ("merged",)
+"""The point a sync passes once it merged segments (``--compact`` makes it merge them all)."""
+
+
+def test_every_point_is_killed_at():
+    assert set(DELETING + WRITING + MERGING) == set(CRASH_POINTS)
+
+
+@pytest.mark.parametrize("point", DELETING)
 def test_kill_9_at_each_stage_of_a_sync(built: Built, tmp_path: Path, point: str):
     settings = copy_index(built.settings, tmp_path)
     (settings.corpus / REMOVED).unlink()
     kill_then_sync(settings, point, built.before, built.removed)
 
 
-def test_kill_9_when_chroma_holds_chunks_the_store_lacks(built: Built, tmp_path: Path):
+@pytest.mark.parametrize("point", WRITING + MERGING)
+def test_kill_9_while_a_segment_is_written(built: Built, tmp_path: Path, point: str):
+    """The process dies while a new segment holds chunks that no manifest lists (loads the
+    model: about 10 s a case); for "merged", while segments merged into one are written."""
     settings = copy_index(built.settings, tmp_path)
     edit(settings.corpus, SECOND_EDIT)
-    kill_then_sync(settings, "after-chroma", built.before, built.updated)
+    extra = ["--compact"] if point in MERGING else []
+    kill_then_sync(settings, point, built.before, built.updated, extra)
 
 
 def test_kill_9_during_the_first_build_leaves_no_index(built: Built, settings: Settings):
-    run_killed(settings, "after-copy")
+    run_killed(settings, "segment-chroma")
     assert current_generation(settings.index_dir) is None
     with pytest.raises(IndexMissingError):
         open_index(settings)

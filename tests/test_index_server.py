@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Settings, open_index, sync_index
+from assistant.reader import Index
 
 from .test_index import assert_consistent
 
@@ -69,8 +70,16 @@ def test_index_into_a_chroma_server(settings: Settings, corpus_dir: Path, chroma
     assert report.added == 6
     assert_consistent(remote)
     server = chromadb.HttpClient(host="127.0.0.1", port=chroma_server)
+
+    def collections(index: Index) -> set[str]:
+        return {s.store.get_meta("collection") for s in index.segments}
+
+    def on_server() -> set[str]:
+        return {c.name for c in server.list_collections()}
+
     with open_index(remote) as index:
-        name = index.store.get_meta("collection")
+        assert on_server() == collections(index)
+        (name,) = collections(index)
         assert server.get_collection(name).count() == report.total_chunks
 
     (corpus_dir / "tram-line.txt").unlink()
@@ -86,12 +95,18 @@ def test_index_into_a_chroma_server(settings: Settings, corpus_dir: Path, chroma
     fourth = sync_index(remote)
     assert fourth.added == 1
     assert_consistent(remote)
-    # the generation in use, and the one a reader still has open; nothing older
-    assert len(server.list_collections()) == 2
+    compacted = sync_index(remote, compact=True)  # the reader's segment is merged away
+    assert_consistent(remote)
+    with open_index(remote) as index:
+        assert len(index.segments) == 1
+        # the generation in use, and the one a reader still has open; nothing else
+        assert on_server() == collections(index) | collections(reader)
+        assert compacted.generation == index.generation.name
     assert reader.dense_search([1.0] + [0.0] * 383, k=1)  # its collection still answers
     reader.close()
     sync_index(remote)  # a no-op sync still clears what no reader holds
-    assert len(server.list_collections()) == 1
+    with open_index(remote) as index:
+        assert on_server() == collections(index) and len(on_server()) == 1
 
     # the embedded store and the server are not mixed up silently
     from assistant import IndexMismatchError

@@ -20,6 +20,7 @@ import pytest
 
 from assistant import Assistant, IndexStoreError, Settings, sync_index
 from assistant.generations import current_generation, list_generations
+from assistant.segments import Manifest
 
 from .conftest import FIXTURE_ARTICLES
 from .fakes import HashEmbedder
@@ -66,7 +67,8 @@ def test_a_reader_keeps_a_whole_index_and_moves_to_what_others_sync(
         add_pier(fake_index_copy, n)
         assert "1 added" in sync_elsewhere(fake_index_copy)
     gens = [g.name for g in list_generations(fake_index_copy.index_dir)]
-    assert first.name in gens and (first / "store.sqlite").exists()  # kept: a reader holds it
+    kept = [first.parent / seg.name for seg in Manifest.read(first).segments]
+    assert first.name in gens and all(seg.is_dir() for seg in kept)  # a reader holds them
     # the next question moves to the newest generation and finds both new articles
     assert pier_quotes(reader) == [PIER.format(n=0), PIER.format(n=1)]
     assert reader.index.generation == current_generation(fake_index_copy.index_dir)
@@ -157,7 +159,8 @@ def test_a_disk_that_fills_during_a_sync_is_cleaned_up(
     monkeypatch.setattr("assistant.writer._check_room", lambda *args: None)  # as if misjudged
     with pytest.raises(IndexStoreError, match="filled up during the sync") as failed:
         sync_index(settings, embedder=HashEmbedder())
-    assert "No space left" in str(failed.value.__cause__)
+    cause = str(failed.value.__cause__)
+    assert "No space left" in cause or "database or disk is full" in cause
     assert list_generations(settings.index_dir) == before  # the half-written one is gone
     with Assistant(settings, HashEmbedder()) as assistant:
         assert not assistant.ask("How many dockworkers stopped work at Calder Bay?").refused

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.keyword import KeywordIndex, build_keyword_index
+from assistant.keyword import KeywordIndex, write_keywords
 from assistant.names import key_names
 from assistant.query import plan_query
 from assistant.text import keyword_tokens
@@ -58,8 +58,8 @@ def keywords(tmp_path: Path) -> KeywordIndex:
         "ChatGPT and the Chat-bot market grew; Open Harbour Labs hired 1,400 staff.",
         "The sticking point is likely the timetable.",
     ]
-    build_keyword_index(tmp_path, ["a", "b", "c"], keyword_tokens(chunks))
-    return KeywordIndex(tmp_path)
+    write_keywords(tmp_path, ["a", "b", "c"], ["x", "y", "z"], keyword_tokens(chunks))
+    return KeywordIndex([(tmp_path, ())])
 
 
 def test_mentions_needs_one_chunk_holding_every_term(keywords: KeywordIndex) -> None:
@@ -82,7 +82,7 @@ def test_unseen_terms_weigh_more_than_the_rarest_seen_term(keywords: KeywordInde
 
 
 def test_an_empty_keyword_index_mentions_nothing(tmp_path: Path) -> None:
-    build_keyword_index(tmp_path, [], [])
-    empty = KeywordIndex(tmp_path)
+    write_keywords(tmp_path, [], [], [])
+    empty = KeywordIndex([(tmp_path, ())])
     assert not empty.mentions(("tokyo",))
     assert empty.idf(["tokyo"])["tokyo"] > 0

@@ -20,9 +20,9 @@ from assistant import Assistant, Settings, sync_index
 from assistant.analysis import one_copy_per_story, prefer_named_speakers
 from assistant.attribution import Speech, find_speech
 from assistant.cli import main
-from assistant.generations import current_generation
 from assistant.names import key_names
 from assistant.quotes import ScoredSentence
+from assistant.segments import list_segments
 from assistant.syndication import Syndication
 from assistant.types import Answer, Disagreement, Passage, Quote
 from assistant.web_render import render_answer, render_quote, render_timeline
@@ -94,12 +94,11 @@ def test_speech_is_found_at_index_time_and_kept_with_the_article(fake_index: Set
 def test_an_index_made_before_speech_was_found_gets_it_without_embedding_again(
     fake_index_copy: Settings,
 ):
-    generation = current_generation(fake_index_copy.index_dir)
-    assert generation is not None
-    with sqlite3.connect(generation / "store.sqlite") as db:  # as an older sync left it
+    (segment,) = list_segments(fake_index_copy.index_dir)
+    with sqlite3.connect(segment / "store.sqlite") as db:  # as an older sync left it
         db.execute("DELETE FROM speech")
         db.execute("DELETE FROM analysed")
-        db.execute("DELETE FROM meta WHERE key IN ('analysis', 'syndication')")
+        db.execute("DELETE FROM meta WHERE key = 'analysis'")
     with Assistant(fake_index_copy, HashEmbedder()) as assistant:
         assert assistant.speakers() == []
         report = assistant.sync()  # nothing in the corpus changed
