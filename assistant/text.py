@@ -1,6 +1,6 @@
 """Text helpers that every stage shares: the keyword tokens of a text, and the words any
-question has. Pure functions over strings (bm25s's tokenizer and the Snowball stemmer, loaded on
-first use); the index, question understanding and quote scoring all read text this way.
+question has. Pure functions over strings (bm25s's tokenization rules and the Snowball stemmer,
+loaded on first use); the index, question understanding and quote scoring all read text this way.
 
 A change to ``keyword_tokens`` changes the keyword index: bump ``keyword.KEYWORD_VERSION``.
 """
@@ -8,6 +8,7 @@ A change to ``keyword_tokens`` changes the keyword index: bump ``keyword.KEYWORD
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -32,6 +33,16 @@ def _bm25s() -> Any:
     return bm25s
 
 
+_WORDS = re.compile(r"(?u)\b\w\w+\b")
+"""bm25s's token pattern (scikit-learn's CountVectorizer's): words of two characters or more."""
+
+STEM_CACHE = 100_000
+"""Distinct words whose stems are remembered (the 609 MultiHop-RAG articles hold 40,000)."""
+
+SENTENCE_CACHE = 20_000
+"""Texts whose tokens ``sentence_tokens`` remembers (a question reads about 300 sentences)."""
+
+
 @lru_cache(maxsize=1)
 def _stemmer() -> Any:
     import Stemmer
@@ -39,12 +50,48 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+class _Stems(dict[str, str]):
+    """word -> Snowball stem, filled on first use; emptied when it holds ``STEM_CACHE`` words."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= STEM_CACHE:
+            self.clear()
+        stem: str = _stemmer().stemWord(word)
+        self[word] = stem
+        return stem
+
+
+@lru_cache(maxsize=1)
+def _stems() -> _Stems:
+    return _Stems()
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    _bm25s()  # bm25s's own logging set-up first
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
 def keyword_tokens(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-cased, stop-word-free, stemmed word tokens, the same for chunks and queries."""
-    return _bm25s().tokenize(
-        list(texts),
-        stopwords="en",
-        stemmer=_stemmer().stemWords,
-        return_ids=False,
-        show_progress=False,
-    )
+    """Lower-cased, stop-word-free, stemmed word tokens, the same for chunks and queries.
+
+    What ``bm25s.tokenize(texts, stopwords="en", stemmer=Snowball English, return_ids=False)``
+    gives (``tests/test_text.py`` holds them to it), without its per-call set-up: the stop
+    words are dropped before stemming, and each word is stemmed on its own (Snowball looks at one
+    word at a time), its stem remembered.
+    """
+    stems, stop = _stems(), _stopwords()
+    return [[stems[w] for w in _WORDS.findall(text.lower()) if w not in stop] for text in texts]
+
+
+def sentence_tokens(texts: Sequence[str]) -> list[tuple[str, ...]]:
+    """``keyword_tokens`` of texts read again and again (the sentences of retrieved passages),
+    remembered for the last ``SENTENCE_CACHE`` distinct texts."""
+    return [_sentence_tokens(text) for text in texts]
+
+
+@lru_cache(maxsize=SENTENCE_CACHE)
+def _sentence_tokens(text: str) -> tuple[str, ...]:
+    return tuple(keyword_tokens([text])[0])
