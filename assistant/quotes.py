@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .config import QuoteConfig
 from .disagreement import Statement, oppositions
-from .text import QUESTION_WORDS, keyword_tokens
+from .text import QUESTION_WORDS, keyword_tokens, sentence_tokens
 from .types import Passage, Quote
 
 _SAID = (
@@ -131,7 +131,7 @@ def score_sentences(
             if (passage.article_id, start) not in seen:
                 seen.add((passage.article_id, start))
                 spans.append((passage, start, end, text[start:end]))
-    tokens = keyword_tokens([s[3] for s in spans]) if spans else []
+    tokens = sentence_tokens([s[3] for s in spans])
     top = max((p.score for p in passages), default=0.0) or 1.0
     scored = []
     for (passage, start, end, text), words in zip(spans, tokens, strict=True):

@@ -24,7 +24,7 @@ from typing import Protocol
 from .config import RetrievalConfig
 from .query import QueryPlan
 from .reader import Index
-from .text import QUESTION_WORDS, keyword_tokens
+from .text import QUESTION_WORDS, keyword_tokens, sentence_tokens
 from .timescope import TimeScope
 from .types import Filters, Passage
 
@@ -227,14 +227,15 @@ class SentenceReranker:
         queries = {None: plan.question, **plan.clauses}
         terms = {key: set(keyword_tokens([q])[0]) - QUESTION_WORDS for key, q in queries.items()}
         idf = index.keywords.idf(sorted(set().union(*terms.values())))
-        spans = [(i, s, e) for i, p in enumerate(passages) for s, e in p.sentences]
-        texts = [index.catalog.article_text(passages[i].article_id)[s:e] for i, s, e in spans]
+        totals = {key: sum(idf[t] for t in wanted) or 1.0 for key, wanted in terms.items()}
+        article_text = index.catalog.article_text
         best = [0.0] * len(passages)
-        for (i, _s, _e), words in zip(spans, keyword_tokens(texts) if texts else [], strict=True):
-            key = passages[i].source if passages[i].source in plan.clauses else None
-            wanted = terms[key]
-            total = sum(idf[t] for t in wanted) or 1.0
-            best[i] = max(best[i], sum(idf[t] for t in wanted.intersection(words)) / total)
+        for i, passage in enumerate(passages):
+            key = passage.source if passage.source in plan.clauses else None
+            wanted, total = terms[key], totals[key]
+            text = article_text(passage.article_id)
+            for words in sentence_tokens([text[s:e] for s, e in passage.sentences]):
+                best[i] = max(best[i], sum(idf[t] for t in wanted.intersection(words)) / total)
         rescored = [
             replace(
                 p,
