@@ -1,7 +1,7 @@
 """Latency of a warm ``ask`` on the MultiHop-RAG index, per stage, and a check that answers stay the same.
 
     python benchmarks/latency.py [--index benchmarks/out/multihop-index] [-n 300] [--warm 5]
-                                 [--profile [--top 40] [--sort cumulative|tottime]]
+                                 [--profile [--top 40] [--sort cumulative|tottime] [--only RE]]
                                  [--save FILE] [--compare FILE] [--repeat R] [--breakdown]
 
 Opens one ``Assistant`` on the index (never builds it: point ``--index`` at a built one), asks
@@ -15,9 +15,11 @@ the minimum of several passes is the least noisy figure of what the code costs.
 passages' chunk ids, each quote's article id, offsets, speaker, role and carrier, the
 disagreements) as JSON lines; ``--compare FILE`` checks the answers against such a file and
 exits 1 on the first-listed differences. ``--profile`` runs the measured questions under
-cProfile and prints the top functions. ``--breakdown`` also times, per question, what the
-"retrieve" stage spends outside this project's question code: the query encoder, the Chroma
-and BM25 searches (and, inside the latter, the article mask), each summed over its calls.
+cProfile and prints the top functions. ``--breakdown`` also times, per question, the parts of the
+stages (rows marked ~, each summed over its calls): in "retrieve" the query encoder, the
+Chroma and BM25 searches (and, inside the latter, the article mask) and the re-scoring; in
+"quotes" the sentence scoring, the evidence, the named-speaker preference, the quote selection
+and, inside it, the search for the other side.
 
 The query encoder is the one the settings name (``BRIEFING_QUERY_ENCODER``; the default is the
 index's ONNX export). The corpus stays in ../shared; it is read, never copied.
@@ -74,6 +76,7 @@ class _Calls:
 @contextmanager
 def breakdown(assistant: Assistant, calls: _Calls) -> Iterator[None]:
     """Time the encoder and the index's searches while the block runs (methods put back after)."""
+    from assistant import api, quotes
     from assistant.reader import Catalog, Index
 
     undo = [
@@ -82,6 +85,11 @@ def breakdown(assistant: Assistant, calls: _Calls) -> Iterator[None]:
         calls.wrap(Index, "keyword_search", "keyword_search"),
         calls.wrap(Catalog, "keyword_mask", "keyword_mask"),
         calls.wrap(type(assistant.reranker), "rerank", "rerank"),
+        calls.wrap(api, "score_sentences", "score_sentences"),
+        calls.wrap(api, "evidence", "evidence"),
+        calls.wrap(api, "prefer_named_speakers", "prefer_named_speakers"),
+        calls.wrap(api, "select_quotes", "select_quotes"),
+        calls.wrap(quotes, "oppositions", "oppositions"),
     ]
     try:
         yield
@@ -138,6 +146,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile the measured questions")
     parser.add_argument("--top", type=int, default=40, help="functions --profile prints")
     parser.add_argument("--sort", default="cumulative", choices=("cumulative", "tottime"))
+    parser.add_argument("--only", help="--profile prints only functions whose path matches this")
     parser.add_argument("--save", type=Path, help="write each answer's fingerprint here")
     parser.add_argument("--compare", type=Path, help="check the answers against a --save file")
     parser.add_argument("--json", type=Path, help="write the figures here")
@@ -203,7 +212,8 @@ def main() -> None:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     if profiler is not None:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
+        restrict = [args.only, args.top] if args.only else [args.top]
+        pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(*restrict)
         print(out.getvalue())
     if args.save:
         args.save.write_text(
