@@ -33,11 +33,13 @@ def _bm25s() -> Any:
     return bm25s
 
 
-_WORDS = re.compile(r"(?u)\b\w\w+\b")
-"""bm25s's token pattern (scikit-learn's CountVectorizer's): words of two characters or more."""
+_WORDS = re.compile(r"\w\w+")
+"""bm25s's token pattern, ``(?u)\\b\\w\\w+\\b`` (scikit-learn's CountVectorizer's): runs of two
+word characters or more. The same matches without the word boundaries, which a greedy run of
+word characters always has at both ends; a quarter faster."""
 
 STEM_CACHE = 100_000
-"""Distinct words whose stems are remembered (the 609 MultiHop-RAG articles hold 40,000)."""
+"""Distinct words whose terms are remembered (the 609 MultiHop-RAG articles hold 40,000)."""
 
 SENTENCE_CACHE = 20_000
 """Texts whose tokens ``sentence_tokens`` remembers (a question reads about 300 sentences)."""
@@ -50,28 +52,28 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-class _Stems(dict[str, str]):
-    """word -> Snowball stem, filled on first use; emptied when it holds ``STEM_CACHE`` words."""
+class _Terms(dict[str, str | None]):
+    """word -> its Snowball stem, or None for a stop word; filled on first use, emptied when it
+    holds ``STEM_CACHE`` words."""
 
-    def __missing__(self, word: str) -> str:
+    def __init__(self, stopwords: frozenset[str]) -> None:
+        super().__init__()
+        self.stopwords = stopwords
+
+    def __missing__(self, word: str) -> str | None:
         if len(self) >= STEM_CACHE:
             self.clear()
-        stem: str = _stemmer().stemWord(word)
-        self[word] = stem
-        return stem
+        term: str | None = None if word in self.stopwords else _stemmer().stemWord(word)
+        self[word] = term
+        return term
 
 
 @lru_cache(maxsize=1)
-def _stems() -> _Stems:
-    return _Stems()
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+def _terms() -> _Terms:
     _bm25s()  # bm25s's own logging set-up first
     from bm25s.stopwords import STOPWORDS_EN
 
-    return frozenset(STOPWORDS_EN)
+    return _Terms(frozenset(STOPWORDS_EN))
 
 
 def keyword_tokens(texts: Sequence[str]) -> list[list[str]]:
@@ -82,8 +84,8 @@ def keyword_tokens(texts: Sequence[str]) -> list[list[str]]:
     words are dropped before stemming, and each word is stemmed on its own (Snowball looks at one
     word at a time), its stem remembered.
     """
-    stems, stop = _stems(), _stopwords()
-    return [[stems[w] for w in _WORDS.findall(text.lower()) if w not in stop] for text in texts]
+    term = _terms().__getitem__
+    return [[t for t in map(term, _WORDS.findall(text.lower())) if t is not None] for text in texts]
 
 
 def sentence_tokens(texts: Sequence[str]) -> list[tuple[str, ...]]:
