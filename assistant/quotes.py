@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .config import QuoteConfig
 from .disagreement import Statement, oppositions
@@ -90,6 +91,13 @@ def speaker_of(sentence: str, before: Sequence[str] = ()) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
+def _names_a_speaker(sentence: str) -> bool:
+    """Whether the sentence has the shape of attributed speech ("..., Peskov said"); remembered,
+    as the sentences of a story come back with the next question on it."""
+    return any(p.search(sentence) for p in _SPEAKER_PATTERNS)
+
+
 def _clean_name(name: str) -> str | None:
     words = name.split()
     while words and words[0] in _NOT_NAMES:
@@ -138,7 +146,7 @@ def score_sentences(
         held = frozenset(weights.keys() & set(words))
         coverage = sum(weights[t] for t in held) / total
         score = coverage + config.rank_weight * passage.score / top
-        if coverage and any(p.search(text) for p in _SPEAKER_PATTERNS):
+        if coverage and _names_a_speaker(text):
             score += config.speaker_weight
         if coverage and any(w.search(text) for w in wanted) and (focus is None or focus in held):
             # a number counts as the answer only beside what is counted ("cost 486 million")
