@@ -279,6 +279,9 @@ class _Reading:
 
     def _negations(self, *, strict: bool) -> dict[str, tuple[int, int]]:
         out: dict[str, tuple[int, int]] = {}
+        cues = _NEGATORS if strict else _NEGATORS | _ALSO_NEGATING
+        if "n't" not in self.lower and "no" not in self.word_at and cues.isdisjoint(self.word_at):
+            return out  # no negator (most sentences): nothing negated
         negator = None
         for at, (word, stem) in enumerate(self.words):
             following = self.words[at + 1][0] if at + 1 < len(self.words) else ""
