@@ -169,6 +169,7 @@ _BEFORE_RESULT = re.compile(
     _NAME_RUN + r"\s+(?:have |has )?(?:reportedly |officially )?(?:won|win|wins) the "
     r"(?:sweepstakes|race|bidding|contest|vote|title|final)"
 )
+_WON_THE = ("won the ", "win the ", "wins the ")  # in every match of _BEFORE_RESULT
 _CAPITALISED = re.compile(r"\b[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+)*")
 _SPEAKER = re.compile(
     r"\b([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*)\s+(?:said|says|told|argued|insisted|wrote|"
@@ -205,7 +206,11 @@ class _Reading:
 
     statement: Statement
     words: list[tuple[str, str]] = field(default_factory=list)  # (lower-case word, stem)
-    offsets: list[int] = field(default_factory=list)  # where each word starts in the text
+
+    @cached_property
+    def offsets(self) -> list[int]:
+        """Where each word starts in the text."""
+        return [m.start() for m in _WORD.finditer(self.statement.text)]
 
     @cached_property
     def first_at(self) -> dict[str, int]:
@@ -261,9 +266,12 @@ class _Reading:
 
     @cached_property
     def names(self) -> frozenset[str]:
-        raw = [m.group() for m in _WORD.finditer(self.statement.text)]
-        caps = {w for w in raw if w[0].isupper() and w not in _NOT_NAMES}
-        return frozenset(s for (_, s), w in zip(self.words, raw, strict=True) if w in caps and s)
+        raw = _WORD.findall(self.statement.text)
+        return frozenset(
+            s
+            for (_, s), w in zip(self.words, raw, strict=True)
+            if s and w[0].isupper() and w not in _NOT_NAMES
+        )
 
     @cached_property
     def negated(self) -> dict[str, tuple[int, int]]:
@@ -385,29 +393,29 @@ def _readings(statements: Sequence[Statement]) -> list[_Reading]:
 @lru_cache(maxsize=READING_CACHE)
 def _reading(statement: Statement) -> _Reading:
     """What the rules read in one statement; its properties are worked out once, when asked."""
-    found = list(_WORD.finditer(statement.text))
-    words = [m.group().lower().replace("’", "'") for m in found]
-    pairs = list(zip(words, _stems(words), strict=True))
-    return _Reading(statement, pairs, [m.start() for m in found])
+    words = [w.lower() for w in _WORD.findall(statement.text)]
+    if "’" in statement.text:
+        words = [w.replace("’", "'") for w in words]
+    return _Reading(statement, list(zip(words, map(_STEMS.__getitem__, words), strict=True)))
 
 
-_STEMS: dict[str, str] = {}
-"""Words already stemmed (a cache: the passages of one story repeat their words)."""
+class _Stems(dict[str, str]):
+    """word -> its keyword stem ("" for a stop word), filled on first use (a cache: the passages
+    of one story repeat their words); emptied when it holds 200,000 words."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) > 200_000:
+            self.clear()
+        stems = keyword_tokens([word])[0]
+        self[word] = stem = stems[0] if len(stems) == 1 else ""
+        return stem
 
 
-def _stems(words: Sequence[str]) -> list[str]:
-    """Each word's keyword stem ("" for a stop word), the new ones stemmed in one pass."""
-    new = sorted({w for w in words if w not in _STEMS})
-    if new:
-        if len(_STEMS) > 200_000:
-            _STEMS.clear()
-        for word, stems in zip(new, keyword_tokens(new), strict=True):
-            _STEMS[word] = stems[0] if len(stems) == 1 else ""
-    return [_STEMS[w] for w in words]
+_STEMS = _Stems()
 
 
 def _stem(word: str) -> str:
-    return _stems([word])[0]
+    return _STEMS[word]
 
 
 @lru_cache(maxsize=10_000)
@@ -638,7 +646,10 @@ def _mentions(r: _Reading, name: str) -> bool:
 
 
 def _winner(r: _Reading) -> str:
-    match = _AFTER_RESULT.search(r.statement.text) or _BEFORE_RESULT.search(r.statement.text)
+    text = r.statement.text
+    match = _AFTER_RESULT.search(text)
+    if match is None and any(won in text for won in _WON_THE):
+        match = _BEFORE_RESULT.search(text)
     if match is None:
         return ""
     words = [w.strip(".,;:") for w in match.group("who").split()]

@@ -42,6 +42,7 @@ _QUANTITY = re.compile(
     + _NUMBER.format(i=2)
     + r")?(?:(?P<hyphen>-)|\s)?(?P<unit>[A-Za-z]+)?"
 )
+_DIGIT = re.compile(r"\d")
 SAME_AS_BEFORE = "?"
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
 _SKIP_BEFORE_UNIT = frozenset("more extra additional new unique total other of".split())
@@ -104,7 +105,9 @@ class Quantity:
 
 def quantities(text: str, stems_between: Callable[[int, int], frozenset[str]]) -> list[Quantity]:
     """The numbers of ``text`` that have a unit, with what tells them apart."""
-    found = []
+    found: list[Quantity] = []
+    if not _DIGIT.search(text):
+        return found  # every figure has a digit (most sentences have none: no pattern to try)
     for m in _QUANTITY.finditer(text):
         values = [_value(m, i) for i in (1, 2) if m.group(f"num{i}")]
         unit = _unit(m, text)
