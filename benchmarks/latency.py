@@ -77,13 +77,12 @@ class _Calls:
 def breakdown(assistant: Assistant, calls: _Calls) -> Iterator[None]:
     """Time the encoder and the index's searches while the block runs (methods put back after)."""
     from assistant import api, quotes
-    from assistant.reader import Catalog, Index
+    from assistant.reader import Index
 
     undo = [
         calls.wrap(assistant.embedder, "embed_query", "encode"),
         calls.wrap(Index, "dense_search", "dense_search"),
         calls.wrap(Index, "keyword_search", "keyword_search"),
-        calls.wrap(Catalog, "keyword_mask", "keyword_mask"),
         calls.wrap(type(assistant.reranker), "rerank", "rerank"),
         calls.wrap(api, "score_sentences", "score_sentences"),
         calls.wrap(api, "evidence", "evidence"),
