@@ -16,11 +16,13 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .analysis import manifest_groups
 from .attribution import Speech
@@ -29,7 +31,7 @@ from .embedding import model_identity
 from .errors import IndexMismatchError, IndexStoreError
 from .generations import Lease, lease_current, opening
 from .keyword import KEYWORD_VERSION, KeywordIndex
-from .segments import Manifest, SegmentRef, has_manifest
+from .segments import Manifest, SegmentRef, has_manifest, read_vectors
 from .store import ArticleStore
 from .syndication import Syndication, carried_by
 from .types import Article, Chunk, Filters, Passage, Quote
@@ -316,17 +318,19 @@ class Segment:
     ) -> list[tuple[str, float]]:
         """(chunk id, cosine distance) of the ``k`` live chunks nearest ``vector``.
 
-        Removed chunks are still in the collection: a few are read past (asking for ``k`` more
-        than there are of them), many are filtered out by Chroma (``$nin``), which costs more
-        per query; a sync writes a segment again once a quarter of it is removed."""
-        articles = self.live_articles if allowed is None else self.live_articles & allowed
-        if not articles:
+        Among a few articles (``allowed``: a source, a period), every one of their chunks is
+        compared with ``vector`` (``vectors.npz``): exact, and far cheaper than Chroma's filter
+        on article ids (10-30 ms a query on 609 articles). Over all of them, Chroma's HNSW index
+        answers; removed chunks are still in it: a few are read past (asking for ``k`` more than
+        there are of them), many are filtered out by Chroma (``$nin``), which costs more per
+        query; a sync writes a segment again once a quarter of it is removed."""
+        if allowed is not None:
+            return self._compare(vector, k, self.live_articles & allowed)
+        if not self.live_articles:
             return []
         where: dict[str, Any] | None = None
         extra = self.ref.dead
-        if allowed is not None:
-            where, extra = {"article_id": {"$in": sorted(articles)}}, 0
-        elif self.ref.dead > _READ_PAST:
+        if self.ref.dead > _READ_PAST:
             where, extra = {"article_id": {"$nin": sorted(self.removed)}}, 0
         found = self.collection.query(
             query_embeddings=[list(vector)],
@@ -337,6 +341,32 @@ class Segment:
         rows = zip(found["ids"][0], found["distances"][0], strict=True)
         return [(cid, d) for cid, d in rows if cid not in self.dead_chunks][:k]
 
+    def _compare(
+        self, vector: Sequence[float], k: int, articles: Collection[str]
+    ) -> list[tuple[str, float]]:
+        if not articles:
+            return []
+        matrix, ids, rows_of = self._vectors
+        rows = np.concatenate([rows_of[a] for a in articles if a in rows_of] or [_NO_ROWS])
+        if not len(rows) or k <= 0:
+            return []
+        query = np.asarray(vector, dtype=np.float32)
+        chosen = matrix[rows]
+        norms = np.linalg.norm(chosen, axis=1) * (np.linalg.norm(query) or 1.0)
+        distances = 1.0 - (chosen @ query) / np.where(norms > 0, norms, 1.0)
+        best = np.argsort(distances, kind="stable")[:k]
+        return [(ids[rows[i]], float(distances[i])) for i in best]
+
+    @cached_property
+    def _vectors(self) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
+        """The segment's vectors, chunk ids, and the rows of each live article."""
+        matrix, ids, article_ids = read_vectors(self.folder)
+        rows: dict[str, list[int]] = {}
+        for row, article_id in enumerate(article_ids):
+            if article_id not in self.removed:
+                rows.setdefault(article_id, []).append(row)
+        return matrix, ids, {a: np.array(r, dtype=np.int64) for a, r in rows.items()}
+
     def close(self) -> None:
         self.store.close()
         self._client.close()
@@ -345,6 +375,7 @@ class Segment:
 
 _READ_PAST = 256
 """Removed chunks a segment's dense search reads past before it asks Chroma to filter them."""
+_NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
 class Index:

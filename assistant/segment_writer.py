@@ -3,9 +3,9 @@ articles of segments merged into one.
 
 A ``SegmentWriter`` fills a new folder: each article's text, chunks and keyword terms in the
 segment's store, its chunks' vectors in a Chroma collection of its own (embedded: in the
-folder's ``chroma/``; on a server: a collection named after the segment), its reported speech
-and MinHash signature (found here, once per article), then the BM25 postings, and flushes it
-all. Nothing reads a segment before a manifest names it, and no manifest names it before
+folder's ``chroma/``; on a server: a collection named after the segment) and in
+``vectors.npz``, its reported speech and MinHash signature (found here, once per article), then
+the BM25 postings, and flushes it all. Nothing reads a segment before a manifest names it, and no manifest names it before
 ``finish`` returns, so a segment a crash left half-written is never read: the next sync
 deletes it.
 """
@@ -26,7 +26,7 @@ from .errors import IndexStoreError
 from .generations import OPENING_FILE, crash_point, fsync_tree, opening
 from .keyword import write_keywords
 from .reader import backend, chroma_client, fingerprint, first_query, get_collection
-from .segments import SegmentRef
+from .segments import SegmentRef, write_vectors
 from .store import ArticleStore
 from .syndication import signature
 from .text import keyword_tokens
@@ -74,6 +74,7 @@ class SegmentWriter:
         self.ids: list[str] = []
         self.article_ids: list[str] = []
         self.terms: list[list[str]] = []
+        self.vectors: list[Sequence[float]] = []
 
     def add(
         self,
@@ -99,6 +100,7 @@ class SegmentWriter:
             self.ids.append(chunk.id)
             self.article_ids.append(article.id)
             self.terms.append(list(words))
+            self.vectors.append(vector)
         if len(self._pending) >= self._batch:
             self._flush()
 
@@ -123,6 +125,7 @@ class SegmentWriter:
         self.store.commit()
         crash_point("segment-store")
         write_keywords(self.folder, self.ids, self.article_ids, self.terms)
+        write_vectors(self.folder, self.ids, self.article_ids, self.vectors)
         if not self.settings.chroma_host:  # Chroma's writes of a first query happen here
             first_query(self.collection)
         if self.collection.count() != len(self.ids):

@@ -5,7 +5,7 @@ Layout of ``index_dir`` (see index/README.md)::
 
     CURRENT              the name of the generation in use, replaced atomically
     gen-000007/          a generation: manifest.json (+ the readers' lock files)
-    seg-000003-1f0c2a/   a segment: store.sqlite, keywords.npz, chroma/ (embedded store only)
+    seg-000003-1f0c2a/   a segment: store.sqlite, keywords.npz, vectors.npz, chroma/ (embedded)
     seg-000007-9be410/
     lock                 held while a sync runs
 
@@ -35,9 +35,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import IndexStoreError
 
 MANIFEST_FILE = "manifest.json"
+VECTORS_FILE = "vectors.npz"
 _SEGMENT = re.compile(r"^seg-(\d{6})-[0-9a-f]{6}$")
 
 MERGE_FACTOR = 4
@@ -159,3 +162,32 @@ def pick_merge(segments: Sequence[SegmentRef]) -> list[SegmentRef]:
         if s.dead > DEAD_SHARE * s.chunks and s not in chosen:
             chosen.append(s)
     return sorted(chosen, key=lambda s: s.name)
+
+
+def write_vectors(
+    folder: Path, ids: Sequence[str], article_ids: Sequence[str], vectors: Sequence[Any]
+) -> None:
+    """Keep a segment's vectors (float32, one row per chunk) beside its Chroma collection, for
+    searches among a few articles (``reader.Segment.dense_search``); flushed, then renamed."""
+    matrix = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)
+    meta = json.dumps({"ids": list(ids), "article_ids": list(article_ids)}, ensure_ascii=False)
+    tmp = folder / f".{VECTORS_FILE}.tmp"
+    with open(tmp, "wb") as f:
+        np.savez(f, vectors=matrix, meta=np.frombuffer(meta.encode("utf-8"), np.uint8))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, folder / VECTORS_FILE)
+
+
+def read_vectors(folder: Path) -> tuple[np.ndarray, list[str], list[str]]:
+    """(vectors, chunk ids, article ids) of a segment, as ``write_vectors`` kept them."""
+    path = folder / VECTORS_FILE
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(data["meta"].tobytes().decode("utf-8"))
+            return data["vectors"], meta["ids"], meta["article_ids"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise IndexStoreError(
+            f"The vectors of segment {folder.name} cannot be read ({exc}); rebuild the index "
+            "with 'briefing index --rebuild'"
+        ) from exc

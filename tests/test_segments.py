@@ -44,6 +44,18 @@ def add_pier(settings: Settings, n: int, day: str = "Monday") -> None:
     path.write_text(PIER.format(n=n, day=day) + "\n", encoding="utf-8")
 
 
+def among(settings: Settings, index: Index | None = None) -> list[list]:
+    """The nearest chunks among a few articles (a source's, a period's) for ``QUERIES``."""
+    embedder = HashEmbedder()
+    with open_index(settings) if index is None else nullcontext(index) as index:
+        few = {a.id for a in index.articles() if a.locator.startswith(("port-strike", "pier-"))}
+        found = []
+        for q in QUERIES:
+            dense = index.dense_search(embedder.embed_query(q), 1_000, few | {"no-such-article"})
+            found.append(sorted((-round(s, 5), cid) for cid, s in dense))
+        return found
+
+
 def searches(settings: Settings, index: Index | None = None) -> list[tuple[list, list]]:
     """Every chunk BM25 and the nearest-vector search find for ``QUERIES``, with its score,
     best first and ties by id (``k`` is above the chunks there are: no cut among ties), the
@@ -126,7 +138,9 @@ def test_changed_and_removed_articles_are_never_found_again(fake_index_copy: Set
     manifest = Manifest.read(current_generation(settings.index_dir))
     assert len(manifest.segments[0].removed) == 2  # tombstones, not a rewrite
     assert_consistent(settings)
-    assert searches(settings) == searches(rebuilt(settings, tmp_path))
+    fresh = rebuilt(settings, tmp_path)
+    assert searches(settings) == searches(fresh)
+    assert among(settings) == among(fresh) and any(among(fresh))
     with open_index(settings) as index:
         texts = [index.catalog.article_text(a) for a in index.catalog.articles]
         assert not any("tram" in t.lower() and "Riverside" in t for t in texts)
@@ -149,7 +163,9 @@ def test_many_small_syncs_stay_few_segments_and_answer_as_a_rebuild(
     assert max(counts) <= 1 + 2 * (MERGE_FACTOR - 1)  # the first build, two tiers of small ones
     assert len(list_segments(settings.index_dir)) == counts[-1]  # merged ones are deleted
     assert_consistent(settings)
-    assert searches(settings) == searches(rebuilt(settings, tmp_path))
+    fresh = rebuilt(settings, tmp_path)
+    assert searches(settings) == searches(fresh)
+    assert among(settings) == among(fresh) and any(among(fresh))
 
 
 def test_compact_merges_every_segment_without_embedding(fake_index_copy: Settings, tmp_path):
