@@ -115,7 +115,8 @@ def _read_base(settings: Settings, generation: Path) -> _Base:
             for aid, row in store.manifest().items():
                 if aid not in removed:
                     base.articles[aid], base.holder[aid] = row, ref.name
-            base.chunks.update(store.chunk_counts())
+            counts = store.chunk_counts()  # of the live copy: a changed article is in two
+            base.chunks.update((aid, n) for aid, n in counts.items() if aid not in removed)
             if not has_manifest(generation) or not analysed_with_this_version(store):
                 base.stale.append(ref)
     return base
@@ -270,9 +271,11 @@ def _write_generation(
 
     segments = list(base.manifest.segments) if base else []
     gone = [*plan.removed, *(a.id for a in plan.updated)] if base else []
-    for name in {base.holder[aid] for aid in gone} if base else ():
-        mine = {aid: base.chunks.get(aid, 0) for aid in gone if base.holder[aid] == name}
-        segments = [s.without(mine) if s.name == name else s for s in segments]
+    if base is not None:  # removed and changed articles: removed from the segment holding them
+        holders = {base.holder[aid] for aid in gone}
+        for name in holders:
+            mine = {aid: base.chunks.get(aid, 0) for aid in gone if base.holder[aid] == name}
+            segments = [s.without(mine) if s.name == name else s for s in segments]
     merge = [s for s in segments if s.live > 0] if compact else pick_merge(segments)
     for stale in base.stale if base else ():
         ref = next(s for s in segments if s.name == stale.name)
