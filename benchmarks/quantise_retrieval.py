@@ -94,11 +94,17 @@ def build(
 
 def stored_vectors(settings: Settings) -> dict[str, np.ndarray]:
     """Chunk id -> the unit vector the index holds for it."""
+    ids: list[str] = []
+    rows: list[np.ndarray] = []
     with open_index(settings) as index:
-        got = index.collection.get(include=["embeddings"], limit=index.collection.count())
-    vectors = np.array(got["embeddings"])
+        for segment in index.segments:
+            got = segment.collection.get(include=["embeddings"], limit=segment.ref.chunks)
+            live = [n for n, cid in enumerate(got["ids"]) if cid not in segment.dead_chunks]
+            ids += [got["ids"][n] for n in live]
+            rows += [np.asarray(got["embeddings"][n]) for n in live]
+    vectors = np.array(rows)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return dict(zip(got["ids"], vectors, strict=True))
+    return dict(zip(ids, vectors, strict=True))
 
 
 def interleaved(encoders: dict[str, object], texts: list[str], rounds: int) -> dict:
