@@ -158,11 +158,6 @@ class Catalog:
         self._speech: dict[str, tuple[Speech, ...]] = {}
 
     @cached_property
-    def analysed(self) -> bool:
-        """Whether the sync that wrote this index found its speech and wire stories."""
-        return self.index.manifest.meta.get("analysis") is not None
-
-    @cached_property
     def stories(self) -> dict[str, Syndication]:
         """article id -> the wire story it is one copy of (only articles with copies)."""
         return {aid: g for g in manifest_groups(self.index.manifest.meta) for aid in g.article_ids}
@@ -190,8 +185,6 @@ class Catalog:
         """``quote`` with who said it (found at index time) and who carried its wire story."""
         story = self.stories.get(quote.article_id)
         quote = replace(quote, carried_by=carried_by(story) if story else None)
-        if not self.analysed:  # synced before speech was found: keep the quote's own guess
-            return quote
         speech = self.speech_at(quote.article_id, quote.start, quote.end)
         if speech is None:
             return replace(quote, speaker=None, role=None)

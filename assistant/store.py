@@ -1,7 +1,9 @@
-"""The article store of one index generation: a SQLite file beside the vectors.
+"""The article store of one index segment: a SQLite file beside its vectors.
 
-It holds every indexed article's text and metadata, each chunk's offsets and sentence spans,
-and the index's own facts (fingerprint, backend, collection name). Quotes are checked against
+It holds the text and metadata of the segment's articles, each chunk's offsets, sentence spans
+and keyword terms, the reported speech and MinHash signature of each article, and the segment's
+own facts (fingerprint, backend, collection name, analysis version). Written once by the sync
+that makes the segment, then only read. Quotes are checked against
 the article text kept here, so the store is the source of truth for offsets.
 
 One ``ArticleStore`` may be shared by any number of threads (the web UI answers on Gradio's
@@ -52,7 +54,7 @@ _ARTICLE_COLUMNS = (
 
 
 class ArticleStore:
-    """Articles and chunks of one generation. Open with ``ArticleStore(folder)``.
+    """Articles and chunks of one segment. Open with ``ArticleStore(folder)``.
 
     Thread-safe: one connection, opened with ``check_same_thread=False``, and a lock held
     from each statement until its rows are fetched, so statements of different threads never
@@ -165,16 +167,6 @@ class ArticleStore:
                 chunk_rows,
             )
 
-    def delete_article(self, article_id: str) -> list[str]:
-        """Remove an article and its chunks; return the removed chunk ids."""
-        with self._lock:
-            found = self._db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))
-            ids = [r[0] for r in found.fetchall()]
-            for table in ("speech", "analysed", "signatures", "chunks"):
-                self._db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
-            self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
-        return ids
-
     # -- chunks ----------------------------------------------------------------------------
     def count_chunks(self) -> int:
         return int(self._row("SELECT COUNT(*) FROM chunks")[0])
@@ -270,12 +262,6 @@ class ArticleStore:
             (chunk_id,),
         )
         return row[0][row[1] : row[2]] if row else ""
-
-    def set_terms(self, terms: Sequence[tuple[str, Sequence[str]]]) -> None:
-        """Keep (chunk id, keyword terms) pairs, e.g. for chunks stored before terms were kept."""
-        rows = [(" ".join(t), cid) for cid, t in terms]
-        with self._lock:
-            self._db.executemany("UPDATE chunks SET terms = ? WHERE id = ?", rows)
 
     # -- reported speech (found at index time, see attribution.py) -------------------------
     def unanalysed(self, version: str) -> list[str]:
