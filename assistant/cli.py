@@ -89,7 +89,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     bars = _ProgressBars(enabled=sys.stderr.isatty() and not args.quiet)
     try:
         report = sync_index(
-            _settings(args), rebuild=args.rebuild, compact=args.compact, progress=bars
+            _settings(args),
+            rebuild=args.rebuild,
+            compact=args.compact,
+            reread=args.reread,
+            progress=bars,
         )
     finally:
         bars.close()
@@ -286,6 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--compact",
         action="store_true",
         help="merge every segment into one (a sync merges small ones by itself)",
+    )
+    index.add_argument(
+        "--reread",
+        action="store_true",
+        help="read every file, even those whose size and times have not changed since the "
+        "last sync",
     )
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
 import re
+import time
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
@@ -37,7 +39,7 @@ from .corpus_files import Unreadable, list_files, read_text, shown
 from .dates import parse_date
 from .errors import CorpusError
 from .frontmatter import FrontMatterError, split_front_matter
-from .types import Article, CorpusLoad, Problem
+from .types import Article, CorpusLoad, FileRecord, Problem
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +61,22 @@ MAX_META_CHARS = 2_000
 
 
 def load_corpus(
-    path: Path, *, max_file_bytes: int = 50_000_000, prefer: Collection[str] = ()
+    path: Path,
+    *,
+    max_file_bytes: int = 50_000_000,
+    prefer: Collection[str] = (),
+    remembered: Mapping[str, FileRecord] | None = None,
 ) -> CorpusLoad:
     """Read every supported file under ``path`` (a folder or one file) into Articles.
 
     Raises ``CorpusError`` only if ``path`` itself cannot be used; every bad file or record
     becomes a ``Problem`` and the others are still loaded. Of articles with the same text only
     one is kept: the first whose id is in ``prefer`` (e.g. already indexed), else the first read.
+
+    ``remembered`` (locator -> ``FileRecord`` of an earlier load, made with the same
+    ``read_key``) spares reading a file whose stamp (size, times, inode) has not changed: its
+    articles are listed in ``CorpusLoad.unchanged`` instead. The caller vouches that those
+    articles are still what the record says (the writer checks them against the index).
     """
     root = Path(path)
     if not root.exists():
@@ -81,35 +92,107 @@ def load_corpus(
     else:
         raise CorpusError(f"corpus path '{root}' is neither a file nor a folder")
 
-    read: list[Article] = []
+    recent = time.time_ns() - int(RACY_SECONDS * 1e9)
+    read: list[_Read] = []
     for file, locator in files:
-        for item in _read_file(file, locator, max_file_bytes):
-            if isinstance(item, Problem):
-                problems.append(item)
+        stamp = _stamp(file) if remembered is not None else None
+        known = remembered.get(locator) if remembered is not None else None
+        if known is not None and known.stamp == stamp:
+            read.append(_Read(known, ()))
+            continue
+        items = list(_read_file(file, locator, max_file_bytes))
+        articles = tuple(a for a in items if isinstance(a, Article))
+        problems.extend(p for p in items if isinstance(p, Problem))
+        rows = tuple((a.id, a.locator, a.content_hash, _text_key(a.text)) for a in articles)
+        # Only a clean read is remembered: a file with problems is read (and reported) again.
+        clean = stamp is not None and len(articles) == len(items) and stamp[1] < recent
+        read.append(_Read(FileRecord(locator, stamp or (), rows), articles, remember=clean))
+
+    keeper: dict[str, tuple[str, str]] = {}  # text hash -> (id, locator) of the copy kept
+    for entry in read:
+        for aid, where, _hash, text_key in entry.record.articles:
+            first = keeper.setdefault(text_key, (aid, where))
+            if aid in prefer and first[0] not in prefer:
+                keeper[text_key] = (aid, where)
+    articles, unchanged, remember = [], [], []
+    for entry in read:
+        lost = False
+        for n, (aid, where, _hash, text_key) in enumerate(entry.record.articles):
+            kept = keeper[text_key]
+            if kept[0] != aid:
+                lost = True
+                problems.append(
+                    Problem(where, f"same text as {kept[1]}; remove one of the two copies")
+                )
+            elif entry.articles:
+                articles.append(entry.articles[n])
             else:
-                read.append(item)
-    keeper: dict[str, Article] = {}
-    for item in read:
-        first = keeper.setdefault(item.text, item)
-        if item.id in prefer and first.id not in prefer:
-            keeper[item.text] = item
-    articles = []
-    for item in read:
-        kept = keeper[item.text]
-        if kept is item:
-            articles.append(item)
-        else:
-            problems.append(
-                Problem(item.locator, f"same text as {kept.locator}; remove one of the two copies")
-            )
+                unchanged.append(aid)
+        if entry.remember and not lost:
+            remember.append(entry.record)
     # Reasons quote names and values: keep them storable too (repr already escapes most).
     problems = [
         dataclasses.replace(p, path=shown(p.path), reason=shown(p.reason)) for p in problems
     ]
     for problem in problems:
         logger.debug("corpus problem: %s", problem)
-    logger.info("read %d articles from %s (%d problems)", len(articles), root, len(problems))
-    return CorpusLoad(articles=tuple(articles), problems=tuple(problems))
+    logger.info(
+        "read %d articles from %s (%d problems, %d unchanged files not read again)",
+        len(articles) + len(unchanged),
+        root,
+        len(problems),
+        sum(1 for entry in read if not entry.articles and entry.record.articles),
+    )
+    return CorpusLoad(
+        articles=tuple(articles),
+        problems=tuple(problems),
+        unchanged=tuple(unchanged),
+        files=tuple(remember),
+    )
+
+
+def read_key(path: Path, max_file_bytes: int) -> str:
+    """What a ``FileRecord`` depends on besides the file: the corpus folder, the code that
+    reads files (its source, trafilatura's version) and the size limit. Records made under
+    another key are not to be trusted."""
+    try:
+        html_reader = importlib.metadata.version("trafilatura")
+    except importlib.metadata.PackageNotFoundError:
+        html_reader = "none"
+    where = os.path.realpath(path)
+    digest = hashlib.sha256(f"{where}|{max_file_bytes}|{html_reader}".encode())
+    for module in _READING_MODULES:
+        digest.update(Path(__file__).with_name(module).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+RACY_SECONDS = 2.0
+"""A file modified this recently is not remembered: a second change within the same
+timestamp tick could leave its size and times as they were."""
+
+_READING_MODULES = ("corpus.py", "corpus_files.py", "frontmatter.py", "dates.py")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Read:
+    """One file of a load: read now (``articles``, in the order of ``record.articles``), or
+    not read, as ``record`` remembers it."""
+
+    record: FileRecord
+    articles: tuple[Article, ...]
+    remember: bool = True
+
+
+def _stamp(file: str) -> tuple[int, ...] | None:
+    try:
+        st = os.stat(file)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _text_key(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 # --- one file -----------------------------------------------------------------------------

@@ -54,11 +54,31 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class FileRecord:
+    """A corpus file as it was read: its stat stamp and the articles it gave.
+
+    ``articles`` holds (id, locator, content hash, text hash) per article. A file whose stamp
+    is the same at the next sync need not be read again (``load_corpus(remembered=...)``).
+    """
+
+    locator: str
+    stamp: tuple[int, ...]
+    articles: tuple[tuple[str, str, str, str], ...]
+
+
+@dataclass(frozen=True)
 class CorpusLoad:
-    """What reading a corpus gave: the articles in a stable order and the problems met."""
+    """What reading a corpus gave: the articles in a stable order and the problems met.
+
+    With ``load_corpus(remembered=...)``, the articles of files not read again (their stamp
+    unchanged) are not in ``articles`` but listed by id in ``unchanged``; ``files`` is what to
+    remember for the next load: every file that read cleanly and was not just modified.
+    """
 
     articles: tuple[Article, ...]
     problems: tuple[Problem, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    files: tuple[FileRecord, ...] = ()
 
 
 @dataclass(frozen=True)

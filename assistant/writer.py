@@ -35,7 +35,7 @@ from .analysis import (
 )
 from .chunking import chunk_article
 from .config import Settings
-from .corpus import load_corpus
+from .corpus import load_corpus, read_key
 from .embedding import (
     Embedder,
     SentenceEmbedder,
@@ -44,6 +44,7 @@ from .embedding import (
     resolve_model_path,
 )
 from .errors import ConfigError, CorpusError, IndexStoreError
+from .file_memory import FileMemory, trusted
 from .generations import (
     LEASE_FILE,
     crash_point,
@@ -69,7 +70,7 @@ from .segments import (
 from .store import ArticleStore
 from .syndication import Syndication, update_groups
 from .text import keyword_tokens
-from .types import Article, Chunk, IndexReport, Problem
+from .types import Article, Chunk, CorpusLoad, IndexReport
 
 logger = logging.getLogger(__name__)
 
@@ -129,10 +130,9 @@ class _Plan:
     removed: list[str]
 
 
-def _plan(
-    articles: Sequence[Article], old: dict[str, tuple[str, str]], problems: Sequence[Problem]
-) -> _Plan:
-    new = {a.id: a for a in articles}
+def _plan(loaded: CorpusLoad, old: dict[str, tuple[str, str]]) -> _Plan:
+    articles, problems = loaded.articles, loaded.problems
+    new = {a.id for a in articles} | set(loaded.unchanged)  # unchanged: files not read again
     # A file (or a folder) that failed to read this run keeps what the index already holds
     # from it, unless it must never be indexed (``Problem.forget``).
     failed = {p.path.split("#")[0] for p in problems if p.skipped and not p.forget}
@@ -153,15 +153,18 @@ def sync_index(
     *,
     rebuild: bool = False,
     compact: bool = False,
+    reread: bool = False,
     progress: Progress | None = None,
     embedder: Embedder | None = None,
 ) -> IndexReport:
     """Bring the index in line with the corpus: add new, re-embed changed, delete removed.
 
     ``compact`` merges every segment into one (vectors copied, nothing embedded again); a
-    sync merges small and mostly removed segments by itself. An unchanged corpus is a no-op
-    (no model is loaded) unless ``compact`` finds more than one segment. Files that cannot be read are listed
-    in ``report.problems`` and everything else is still indexed. Raises ``IndexMismatchError``
+    sync merges small and mostly removed segments by itself. Only files whose size or times
+    changed since the last sync are read (``file_memory``), unless ``reread``. An unchanged
+    corpus is a no-op (no model is loaded) unless ``compact`` finds more than one segment.
+    Files that cannot be read are listed in ``report.problems`` and everything else is still
+    indexed. Raises ``IndexMismatchError``
     if the index was built with other settings and ``rebuild`` is False.
     """
     settings = settings or Settings()
@@ -178,16 +181,23 @@ def sync_index(
         _remove_stale(index_dir, current, settings)
         base = _read_base(settings, current) if current is not None and not rebuild else None
         old = base.articles if base else {}
+        memory = FileMemory(index_dir, read_key(settings.corpus, settings.max_file_bytes))
         loaded = load_corpus(
-            settings.corpus, max_file_bytes=settings.max_file_bytes, prefer=old.keys()
+            settings.corpus,
+            max_file_bytes=settings.max_file_bytes,
+            prefer=old.keys(),
+            remembered={} if reread or not old else trusted(memory.recall(), old),
         )
-        plan = _plan(loaded.articles, old, loaded.problems)
+        plan = _plan(loaded, old)
         report = dict(
             added=len(plan.added),
             updated=len(plan.updated),
             removed=len(plan.removed),
             skipped=sum(1 for p in loaded.problems if p.skipped),
-            unchanged=len(loaded.articles) - len(plan.added) - len(plan.updated),
+            unchanged=len(loaded.articles)
+            + len(loaded.unchanged)
+            - len(plan.added)
+            - len(plan.updated),
             problems=loaded.problems,
         )
         changed = (
@@ -206,6 +216,7 @@ def sync_index(
                 generation=current.name,
             )
             logger.info("%s unchanged, still %s: %s", index_dir, current.name, done.summary())
+            memory.keep(loaded.files)
             if _the_model(embedder):
                 export_for_queries(settings, check=False)
             return done
@@ -230,6 +241,7 @@ def sync_index(
                 ) from exc
             raise
         point_current_at(index_dir, generation)
+        memory.keep(loaded.files)
         _remove_stale(index_dir, generation, settings)
         if _the_model(embedder):  # questions in a fresh process then skip torch; the model's
             # files are read to check the export only when the index was built from nothing

@@ -183,7 +183,7 @@ def test_cli_exit_status_and_summary(
 
 
 def test_what_failed_to_read_keeps_its_articles_and_what_must_not_be_indexed_goes():
-    from assistant.types import Article, Problem
+    from assistant.types import Article, CorpusLoad, Problem
     from assistant.writer import _plan
 
     old = {
@@ -197,6 +197,10 @@ def test_what_failed_to_read_keeps_its_articles_and_what_must_not_be_indexed_goe
         Problem("wire.jsonl", "cannot read it: Input/output error"),
         Problem("link.txt", "links outside the corpus folder to /etc/passwd", forget=True),
     ]
-    plan = _plan([Article(id="e", locator="e.md", title="E", text="E.")], old, problems)
+    new = (Article(id="e", locator="e.md", title="E", text="E."),)
+    plan = _plan(CorpusLoad(new, tuple(problems)), old)
     assert [a.id for a in plan.added] == ["e"]
     assert sorted(plan.removed) == ["c", "d"]  # the link and the deleted file; a, b are kept
+    # An article of a file not read again (its stamp unchanged) is as the index holds it.
+    plan = _plan(CorpusLoad(new, tuple(problems), unchanged=("d",)), old)
+    assert sorted(plan.removed) == ["c"]
