@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import IndexStoreError
+from .memo import IdentityMemo
 from .text import keyword_tokens
 
 logger = logging.getLogger(__name__)
@@ -183,6 +184,29 @@ class SegmentKeywords:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class _Scored:
+    """A segment's postings as a query reads them: each chunk by its position among all live
+    chunks, with its BM25 weight before idf, tf / (tf + k1 * (1 - b + b * dl / avgdl))."""
+
+    vocab: dict[str, int]
+    indptr: np.ndarray
+    chunks: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def of(cls, segment: SegmentKeywords, offset: int, norm: np.ndarray) -> _Scored:
+        at = segment.chunks.astype(np.int64) + offset
+        return cls(segment.vocab, segment.indptr, at, segment.tfs / (segment.tfs + norm[at]))
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        tid = self.vocab.get(term)
+        if tid is None:
+            return _EMPTY, _EMPTY
+        start, end = self.indptr[tid], self.indptr[tid + 1]
+        return self.chunks[start:end], self.weights[start:end]
+
+
 class KeywordIndex:
     """The live chunks of several segments, searched as one BM25 index.
 
@@ -191,32 +215,34 @@ class KeywordIndex:
     """
 
     def __init__(self, parts: Sequence[tuple[Path, Collection[str]]]) -> None:
-        self._segments = [SegmentKeywords.load(folder).without(gone) for folder, gone in parts]
-        self.ids: list[str] = [cid for s in self._segments for cid in s.ids]
-        self._offsets = np.cumsum([0] + [len(s) for s in self._segments])[:-1].tolist()
-        lengths = np.concatenate([s.lengths for s in self._segments] + [_EMPTY]).astype(float)
+        segments = [SegmentKeywords.load(folder).without(gone) for folder, gone in parts]
+        self.ids: list[str] = [cid for s in segments for cid in s.ids]
+        offsets = np.cumsum([0] + [len(s) for s in segments])[:-1].tolist()
+        lengths = np.concatenate([s.lengths for s in segments] + [_EMPTY]).astype(float)
         avgdl = float(lengths.mean()) if len(lengths) else 0.0
         # each chunk's part of the BM25 denominator, tf + k1 * (1 - b + b * dl / avgdl)
-        self._norm = K1 * (1 - B + B * lengths / (avgdl or 1.0))
+        norm = K1 * (1 - B + B * lengths / (avgdl or 1.0))
+        self._segments = [
+            _Scored.of(s, offset, norm) for s, offset in zip(segments, offsets, strict=True)
+        ]
         self._article_code: dict[str, int] = {}
         self._codes = np.fromiter(
             (
                 self._article_code.setdefault(a, len(self._article_code))
-                for s in self._segments
+                for s in segments
                 for a in s.article_ids
             ),
             dtype=np.int64,
             count=len(self.ids),
         )
-        logger.debug(
-            "keyword index: %d live chunks in %d segments", len(self.ids), len(self._segments)
-        )
+        self._masks: IdentityMemo[Collection[str], np.ndarray] = IdentityMemo()
+        logger.debug("keyword index: %d live chunks in %d segments", len(self.ids), len(segments))
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def search(
-        self, query: str, k: int, allowed: set[str] | None = None
+        self, query: str, k: int, allowed: Collection[str] | None = None
     ) -> list[tuple[str, float]]:
         """Best ``k`` chunks with a score above 0, best first, as (chunk id, BM25 score).
 
@@ -230,23 +256,17 @@ class KeywordIndex:
         if not slices:
             return []
         df: Counter[str] = Counter()
-        for term, _, chunks, _ in slices:
+        for term, chunks, _ in slices:
             df[term] += len(chunks)
-        sizes = [len(chunks) for _, _, chunks, _ in slices]
-        at = np.concatenate([chunks for _, _, chunks, _ in slices]) + np.repeat(
-            [offset for _, offset, _, _ in slices], sizes
-        )
-        tf = np.concatenate([tfs for _, _, _, tfs in slices])
-        idf = [counts[term] * _idf(len(self.ids), df[term]) for term, _, _, _ in slices]
-        score = np.repeat(idf, sizes) * tf / (tf + self._norm[at])
+        sizes = [len(chunks) for _, chunks, _ in slices]
+        at = np.concatenate([chunks for _, chunks, _ in slices])
+        idf = [counts[term] * _idf(len(self.ids), df[term]) for term, _, _ in slices]
+        score = np.repeat(idf, sizes) * np.concatenate([weights for _, _, weights in slices])
+        totals = np.bincount(at, weights=score, minlength=len(self.ids))
+        found = totals > 0
         if allowed is not None:
-            ok = np.zeros(len(self._article_code), dtype=bool)
-            codes = [self._article_code[a] for a in allowed if a in self._article_code]
-            ok[np.asarray(codes, dtype=np.int64)] = True
-            keep = ok[self._codes[at]]
-            at, score = at[keep], score[keep]
-        totals = np.bincount(at, weights=score)
-        chunks = np.flatnonzero(totals > 0)
+            found &= self._masks.get(allowed, self._mask)
+        chunks = np.flatnonzero(found)
         totals = totals[chunks]
         if len(totals) > k:  # keep the top k and every chunk tied with the k-th
             kth = np.partition(totals, len(totals) - k)[len(totals) - k]
@@ -256,15 +276,22 @@ class KeywordIndex:
         best_chunks, best_scores = chunks[order].tolist(), totals[order].tolist()
         return [(self.ids[c], s) for c, s in zip(best_chunks, best_scores, strict=True)]
 
-    def _slices(self, terms: Iterable[str]) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
-        """Each term's postings in each segment holding it: (term, the segment's offset in
-        ``ids``, chunk positions in the segment, term counts)."""
+    def _mask(self, allowed: Collection[str]) -> np.ndarray:
+        """Whether each chunk (by its position in ``ids``) is of an article in ``allowed``."""
+        ok = np.zeros(len(self._article_code), dtype=bool)
+        codes = [self._article_code[a] for a in allowed if a in self._article_code]
+        ok[np.asarray(codes, dtype=np.int64)] = True
+        return ok[self._codes]
+
+    def _slices(self, terms: Iterable[str]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """Each term's postings in each segment holding it: (term, chunk positions in
+        ``ids``, weights)."""
         found = []
         for term in terms:
-            for segment, offset in zip(self._segments, self._offsets, strict=True):
-                chunks, tfs = segment.postings(term)
+            for segment in self._segments:
+                chunks, weights = segment.postings(term)
                 if len(chunks):
-                    found.append((term, offset, chunks, tfs))
+                    found.append((term, chunks, weights))
         return found
 
     def idf(self, tokens: Sequence[str]) -> dict[str, float]:
@@ -278,7 +305,7 @@ class KeywordIndex:
 
     def _df(self, tokens: Sequence[str]) -> dict[str, int]:
         df = dict.fromkeys(tokens, 0)
-        for term, _, chunks, _ in self._slices(df):
+        for term, chunks, _ in self._slices(df):
             df[term] += len(chunks)
         return df
 

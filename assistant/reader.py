@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+from bisect import bisect_left
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -31,6 +32,7 @@ from .embedding import model_identity
 from .errors import IndexMismatchError, IndexStoreError
 from .generations import Lease, lease_current, opening
 from .keyword import KEYWORD_VERSION, KeywordIndex
+from .memo import IdentityMemo
 from .segments import Manifest, SegmentRef, has_manifest, read_vectors
 from .store import ArticleStore
 from .syndication import Syndication, carried_by
@@ -156,6 +158,7 @@ class Catalog:
         )
         self._texts: dict[str, str] = {}
         self._speech: dict[str, tuple[Speech, ...]] = {}
+        self._allowed: dict[tuple[Filters, tuple[str, ...]], frozenset[str] | None] = {}
 
     @cached_property
     def stories(self) -> dict[str, Syndication]:
@@ -205,8 +208,23 @@ class Catalog:
             self._texts[article_id] = text
         return text
 
-    def allowed_articles(self, filters: Filters, sources: Sequence[str] = ()) -> set[str] | None:
-        """Article ids passing the filters (and, if given, from one of ``sources``); None = all."""
+    def allowed_articles(
+        self, filters: Filters, sources: Sequence[str] = ()
+    ) -> frozenset[str] | None:
+        """Article ids passing the filters (and, if given, from one of ``sources``); None = all.
+
+        The same filters give the same set (a few hundred kept), so the searches can keep
+        what they derive from it (``IdentityMemo``)."""
+        key = (filters, tuple(sources))
+        found = self._allowed.get(key, False)
+        if found is False:
+            found = self._allowed_now(filters, sources)
+            if len(self._allowed) >= 256:
+                self._allowed = {}
+            self._allowed[key] = found
+        return found
+
+    def _allowed_now(self, filters: Filters, sources: Sequence[str]) -> frozenset[str] | None:
         wanted_sources: set[str] | None = None
         for group in (filters.sources, sources):
             if group:
@@ -215,22 +233,34 @@ class Catalog:
                 )
         if wanted_sources is None and filters.is_empty():
             return None
-        allowed = set()
-        for aid, a in self.articles.items():
-            if wanted_sources is not None and a.source not in wanted_sources:
-                continue
-            if filters.article_ids and aid not in filters.article_ids:
-                continue
-            if filters.start_ts is not None and (
-                a.published_ts is None or a.published_ts < filters.start_ts
-            ):
-                continue
-            if filters.end_ts is not None and (
-                a.published_ts is None or a.published_ts >= filters.end_ts
-            ):
-                continue
-            allowed.add(aid)
-        return allowed
+        allowed: Collection[str] | None = None
+        if wanted_sources is not None:
+            allowed = set().union(*(self._by_source.get(s, ()) for s in wanted_sources))
+        if filters.article_ids:
+            named = self.articles.keys() & set(filters.article_ids)
+            allowed = named if allowed is None else allowed & named
+        if filters.start_ts is not None or filters.end_ts is not None:
+            times, ids = self._by_time
+            low = 0 if filters.start_ts is None else bisect_left(times, filters.start_ts)
+            high = len(ids) if filters.end_ts is None else bisect_left(times, filters.end_ts)
+            allowed = set(ids[low:high]) if allowed is None else allowed.intersection(ids[low:high])
+        return frozenset(allowed)
+
+    @cached_property
+    def _by_source(self) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for a in self.articles.values():
+            if a.source:
+                found.setdefault(a.source, set()).add(a.id)
+        return found
+
+    @cached_property
+    def _by_time(self) -> tuple[list[int], list[str]]:
+        """Publication times in order, and the dated articles' ids in that order."""
+        dated = sorted(
+            (a.published_ts, a.id) for a in self.articles.values() if a.published_ts is not None
+        )
+        return [ts for ts, _ in dated], [aid for _, aid in dated]
 
     def passage(self, chunk_id: str, score: float, stages: dict[str, float]) -> Passage:
         row = self.chunks[chunk_id]
@@ -307,7 +337,7 @@ class Segment:
         return [row for row in self.store.chunk_spans() if row[1] not in self.removed]
 
     def dense_search(
-        self, vector: Sequence[float], k: int, allowed: set[str] | None
+        self, vector: Sequence[float], k: int, allowed: Collection[str] | None
     ) -> list[tuple[str, float]]:
         """(chunk id, cosine distance) of the ``k`` live chunks nearest ``vector``.
 
@@ -318,7 +348,7 @@ class Segment:
         there are of them), many are filtered out by Chroma (``$nin``), which costs more per
         query; a sync writes a segment again once a quarter of it is removed."""
         if allowed is not None:
-            return self._compare(vector, k, self.live_articles & allowed)
+            return self._compare(vector, k, allowed)
         if not self.live_articles:
             return []
         where: dict[str, Any] | None = None
@@ -337,28 +367,40 @@ class Segment:
     def _compare(
         self, vector: Sequence[float], k: int, articles: Collection[str]
     ) -> list[tuple[str, float]]:
-        if not articles:
+        if not articles or k <= 0:
             return []
-        matrix, ids, rows_of = self._vectors
-        rows = np.concatenate([rows_of[a] for a in articles if a in rows_of] or [_NO_ROWS])
-        if not len(rows) or k <= 0:
+        vectors = self._vectors
+        rows = vectors.rows.get(articles, vectors.rows_of)
+        if not len(rows):
             return []
         query = np.asarray(vector, dtype=np.float32)
-        chosen = matrix[rows]
-        norms = np.linalg.norm(chosen, axis=1) * (np.linalg.norm(query) or 1.0)
-        distances = 1.0 - (chosen @ query) / np.where(norms > 0, norms, 1.0)
-        best = np.argsort(distances, kind="stable")[:k]
-        return [(ids[rows[i]], float(distances[i])) for i in best]
+        query = query / (np.linalg.norm(query) or 1.0)
+        if len(rows) * _GATHER_SHARE < len(vectors.unit):
+            similarity = vectors.unit[rows] @ query  # a copy of few rows
+        else:  # many rows: one product over all of them, kept for the question's next search
+            similarity = vectors.similarity(query)[rows]
+        best = np.arange(len(rows))
+        if k < len(rows):  # the k best and every row tied with the k-th, then in order
+            best = np.flatnonzero(similarity >= np.partition(similarity, -k)[-k])
+        best = best[np.argsort(-similarity[best], kind="stable")][:k]
+        return [(vectors.ids[rows[i]], float(1.0 - similarity[i])) for i in best]
 
     @cached_property
-    def _vectors(self) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
-        """The segment's vectors, chunk ids, and the rows of each live article."""
+    def _vectors(self) -> _Vectors:
+        """The segment's vectors, made unit length, and whose each row is."""
         matrix, ids, article_ids = read_vectors(self.folder)
-        rows: dict[str, list[int]] = {}
-        for row, article_id in enumerate(article_ids):
+        unit = np.array(matrix, dtype=np.float32)
+        norms = np.linalg.norm(unit, axis=1, keepdims=True)
+        unit /= np.where(norms > 0, norms, 1.0)
+        code: dict[str, int] = {}
+        for article_id in article_ids:
             if article_id not in self.removed:
-                rows.setdefault(article_id, []).append(row)
-        return matrix, ids, {a: np.array(r, dtype=np.int64) for a, r in rows.items()}
+                code.setdefault(article_id, len(code))
+        removed = len(code)
+        row_code = np.fromiter(
+            (code.get(a, removed) for a in article_ids), dtype=np.int64, count=len(ids)
+        )
+        return _Vectors(unit, ids, code, row_code)
 
     def close(self) -> None:
         self.store.close()
@@ -366,6 +408,38 @@ class Segment:
         self._drop_private()
 
 
+class _Vectors:
+    """A segment's vectors for exact search among some of its articles: ``unit`` (row per
+    chunk, unit length), ``ids`` (chunk id per row), ``code`` (live article id -> a number)
+    and ``row_code`` (that number per row; removed articles' rows have ``len(code)``)."""
+
+    def __init__(
+        self, unit: np.ndarray, ids: list[str], code: dict[str, int], row_code: np.ndarray
+    ) -> None:
+        self.unit, self.ids, self.code, self.row_code = unit, ids, code, row_code
+        self._last: tuple[bytes, np.ndarray] | None = None
+        self.rows: IdentityMemo[Collection[str], np.ndarray] = IdentityMemo()
+
+    def rows_of(self, articles: Collection[str]) -> np.ndarray:
+        """The rows of the live chunks of ``articles``, in order."""
+        codes = [self.code[a] for a in articles if a in self.code]
+        wanted = np.zeros(len(self.code) + 1, dtype=bool)  # the last code: removed rows
+        wanted[np.asarray(codes, dtype=np.int64)] = True
+        return np.flatnonzero(wanted[self.row_code])
+
+    def similarity(self, query: np.ndarray) -> np.ndarray:
+        """Cosine similarity of every row to the unit vector ``query``. The last one is kept:
+        a question searches among a period's, then each source's articles with one vector."""
+        key = query.tobytes()
+        last = self._last
+        if last is None or last[0] != key:
+            last = self._last = (key, self.unit @ query)  # one tuple: safe to share by threads
+        return last[1]
+
+
+_GATHER_SHARE = 8
+"""Fewer rows than one in this many: score just those rows, else all rows (a copy of many
+scattered rows costs more than one product over the whole matrix)."""
 _READ_PAST = 256
 """Removed chunks a segment's dense search reads past before it asks Chroma to filter them."""
 _NO_ROWS = np.zeros(0, dtype=np.int64)
@@ -428,14 +502,16 @@ class Index:
     def closed(self) -> bool:
         return self._closed
 
-    def keyword_search(self, query: str, k: int, allowed: set[str] | None = None) -> list[str]:
+    def keyword_search(
+        self, query: str, k: int, allowed: Collection[str] | None = None
+    ) -> list[str]:
         """Chunk ids ranked by BM25 among the ``allowed`` articles (None: all of them)."""
         if allowed is not None and not allowed:
             return []
         return [cid for cid, _score in self.keywords.search(query, k, allowed)]
 
     def dense_search(
-        self, vector: Sequence[float], k: int, allowed: set[str] | None = None
+        self, vector: Sequence[float], k: int, allowed: Collection[str] | None = None
     ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) nearest ``vector``, among the ``allowed`` articles."""
         if allowed is not None and not allowed:

@@ -229,3 +229,60 @@ def test_a_reader_keeps_the_segments_of_its_generation(fake_index_copy: Settings
     reader.close()
     sync_index(settings, embedder=NoEmbedding())  # a no-op sync clears what no reader holds
     assert len(list_segments(settings.index_dir)) == 1
+
+
+def test_filters_and_filtered_nearest_chunks_are_exact(fake_index: Settings):
+    """The catalog's allowed articles are the articles its filters describe, one set per
+    filter; a nearest search among them ranks every live chunk of theirs by cosine, whether it
+    scores their rows alone or all rows (more than one in ``_GATHER_SHARE``)."""
+    import random
+
+    import numpy as np
+
+    from assistant.reader import _GATHER_SHARE
+    from assistant.types import Filters
+
+    embedder = HashEmbedder()
+    rng = random.Random(3)
+    with open_index(fake_index) as index:
+        catalog = index.catalog
+        articles = list(catalog.articles.values())
+        times = sorted({a.published_ts for a in articles if a.published_ts is not None})
+        sources = sorted({a.source for a in articles if a.source})
+        chunks = index.chunks()
+        vectors = {c.id: np.asarray(embedder.embed([c.text])[0]) for c in chunks}
+        checked: dict[bool, int] = {}
+        for _ in range(40):
+            start = rng.choice([None, *times])
+            end = rng.choice([None, *times])
+            picked = tuple(rng.sample(sources, rng.randrange(0, 3)))
+            named = tuple(a.id for a in rng.sample(articles, 4)) if rng.random() < 0.3 else ()
+            filters = Filters(sources=picked, article_ids=named, start_ts=start, end_ts=end)
+            expected = {
+                a.id
+                for a in articles
+                if (not picked or a.source in picked)
+                and (not named or a.id in named)
+                and (start is None or (a.published_ts is not None and a.published_ts >= start))
+                and (end is None or (a.published_ts is not None and a.published_ts < end))
+            }
+            allowed = catalog.allowed_articles(filters)
+            if filters.is_empty():
+                assert allowed is None
+                continue
+            assert allowed == expected
+            assert catalog.allowed_articles(filters) is allowed
+            query = np.asarray(embedder.embed_query(rng.choice(QUERIES)))
+            found = index.dense_search(query, 8, allowed)
+            inside = [c for c in chunks if c.article_id in expected]
+            cosine = {
+                c.id: float(vectors[c.id] @ query)
+                / float(np.linalg.norm(vectors[c.id]) * np.linalg.norm(query) or 1.0)
+                for c in inside
+            }
+            best = sorted(cosine.values(), reverse=True)[:8]
+            assert [round(s, 4) for _, s in found] == [round(s, 4) for s in best]
+            assert all(abs(cosine[cid] - s) < 1e-4 for cid, s in found)
+            many = len(inside) * _GATHER_SHARE >= len(chunks)
+            checked[many] = checked.get(many, 0) + bool(inside)
+        assert checked.get(True) and checked.get(False), checked
