@@ -196,8 +196,9 @@ class _Scored:
 
     @classmethod
     def of(cls, segment: SegmentKeywords, offset: int, norm: np.ndarray) -> _Scored:
-        at = segment.chunks.astype(np.int64) + offset
-        return cls(segment.vocab, segment.indptr, at, segment.tfs / (segment.tfs + norm[at]))
+        at = segment.chunks + np.int32(offset)
+        weights = (segment.tfs / (segment.tfs + norm[at])).astype(np.float32)  # as bm25s keeps
+        return cls(segment.vocab, segment.indptr, at, weights)
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         tid = self.vocab.get(term)
