@@ -166,9 +166,9 @@ def read_key(path: Path, max_file_bytes: int) -> str:
     return digest.hexdigest()[:16]
 
 
-RACY_SECONDS = 2.0
+RACY_SECONDS = 3.0
 """A file modified this recently is not remembered: a second change within the same
-timestamp tick could leave its size and times as they were."""
+timestamp tick could leave its size and times as they were (FAT keeps times to 2 s)."""
 
 _READING_MODULES = ("corpus.py", "corpus_files.py", "frontmatter.py", "dates.py")
 

@@ -11,7 +11,7 @@ when every article it names is live in the index in use with the same content ha
 locator. A record that a crash, a rebuild or a hand-edited index left behind is therefore
 read past, never believed. Records are made under a key (``corpus.read_key``: the code that
 reads files, the size limit, the corpus folder); under another key they are all dropped.
-A file is remembered only once it is a couple of seconds old (``corpus.RACY_SECONDS``), so
+A file is remembered only once it is a few seconds old (``corpus.RACY_SECONDS``), so
 a second edit within one timestamp tick cannot hide. Editing a file while keeping its size
 and both its times (possible only by setting them back on purpose) would hide the edit:
 ``briefing index --reread`` reads every file again.

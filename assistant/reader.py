@@ -11,6 +11,7 @@ generations; nothing here writes.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -133,7 +134,12 @@ class _ChunkRow:
     article_id: str
     start: int
     end: int
-    sentences: tuple[tuple[int, int], ...]
+    spans: str
+    """The sentence spans as stored (JSON): read when a passage needs them, not at opening."""
+
+    @cached_property
+    def sentences(self) -> tuple[tuple[int, int], ...]:
+        return tuple(tuple(span) for span in json.loads(self.spans))
 
 
 class Catalog:
@@ -333,7 +339,7 @@ class Segment:
     def article_headers(self) -> list[Article]:
         return [a for a in self.store.article_headers() if a.id not in self.removed]
 
-    def chunk_spans(self) -> list[tuple[str, str, int, int, tuple[tuple[int, int], ...]]]:
+    def chunk_spans(self) -> list[tuple[str, str, int, int, str]]:
         return [row for row in self.store.chunk_spans() if row[1] not in self.removed]
 
     def dense_search(
@@ -401,6 +407,9 @@ class Segment:
             (code.get(a, removed) for a in article_ids), dtype=np.int64, count=len(ids)
         )
         return _Vectors(unit, ids, code, row_code)
+
+    def warm(self) -> None:
+        self._vectors  # noqa: B018 - read on the first search among a few articles
 
     def close(self) -> None:
         self.store.close()
@@ -558,6 +567,15 @@ class Index:
             "built_at": self.manifest.meta.get("built_at"),
             "backend": self.manifest.meta.get("backend"),
         }
+
+    def warm(self) -> None:
+        """Load now what the first question would: the catalog, the BM25 postings, each
+        segment's vectors (at 100,000 chunks, seconds). ``Assistant.sync`` calls it before
+        it moves its questions to a new generation, so none of them waits for it."""
+        self.catalog  # noqa: B018 - loaded on first use
+        self.keywords  # noqa: B018
+        for segment in self.segments:
+            segment.warm()
 
     def close(self) -> None:
         """Release the stores and the Chroma clients; closing twice is fine."""

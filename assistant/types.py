@@ -283,6 +283,10 @@ class Filters:
     end_ts: int | None = None
     """Exclusive, epoch seconds."""
 
+    def __post_init__(self) -> None:  # a list given for a tuple: kept hashable all the same
+        for name in ("sources", "article_ids"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
     def within(self, start_ts: int | None, end_ts: int | None) -> Filters:
         """These filters narrowed to a period (a side given as None stays as it is)."""
         return replace(

@@ -87,6 +87,10 @@ def test_an_assistant_syncing_itself_keeps_the_generation_it_reads_until_it_move
         add_pier(fake_index_copy, 0)
         report = reader.sync()
         assert report.added == 1 and old.closed and reader.index is not old
+        # loaded before the questions moved to it: none of them waits for the loading
+        new = reader.index
+        assert new._catalog is not None and new._keywords is not None
+        assert all("_vectors" in vars(segment) for segment in new.segments)
         add_pier(fake_index_copy, 1)
         third = reader.sync()
         # the one it read during the sync stays until the next sync; the one before is gone
