@@ -291,7 +291,9 @@ def run_worker(chunks: int, count: int, server: bool) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="7000,30000,100000", help="chunks, comma-separated")
+    parser.add_argument(
+        "--sizes", default="7000,30000,100000", help='chunks, comma-separated ("" for none)'
+    )
     parser.add_argument("--questions", type=int, default=100)
     parser.add_argument("--server", action="store_true", help="also with a Chroma server")
     parser.add_argument("--real", action="store_true", help="also the real 609-article index")
@@ -310,7 +312,7 @@ def main() -> None:
     if args.real:
         rows.append(measure_real())
         print(json.dumps(rows[-1]), flush=True)
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s.strip()):
         for server in (False, True) if args.server else (False,):
             rows.append(run_worker(size, args.questions, server))
             print(json.dumps(rows[-1]), flush=True)
