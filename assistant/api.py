@@ -214,7 +214,7 @@ class Assistant:
                 self.settings, rebuild=rebuild, progress=progress, embedder=self.embedder
             )
             with self._moving:
-                self._follow_current(warm=True)
+                self._follow_current()
             return report
         finally:
             self._syncing.release()
@@ -234,17 +234,16 @@ class Assistant:
         finally:
             self._moving.release()
 
-    def _follow_current(self, *, warm: bool = False) -> bool:
+    def _follow_current(self) -> bool:
         current = current_generation(self.settings.index_dir)
         if current is None or current == self._index.generation:
             return False
         new = open_index(self.settings)
-        if warm:  # loaded while the questions still read the old one
-            try:
-                new.warm()
-            except BaseException:
-                new.close()
-                raise
+        try:  # loaded while the other questions still read the old one: none of them waits
+            new.warm()
+        except BaseException:
+            new.close()
+            raise
         with self._lock:
             closed = self._closed
             if not closed:

@@ -570,8 +570,9 @@ class Index:
 
     def warm(self) -> None:
         """Load now what the first question would: the catalog, the BM25 postings, each
-        segment's vectors (at 100,000 chunks, seconds). ``Assistant.sync`` calls it before
-        it moves its questions to a new generation, so none of them waits for it."""
+        segment's vectors (at 100,000 chunks, seconds). An ``Assistant`` calls it before it
+        moves its questions to a new generation, so only the question that found the new
+        generation (none, after its own ``sync``) waits for it."""
         self.catalog  # noqa: B018 - loaded on first use
         self.keywords  # noqa: B018
         for segment in self.segments:

@@ -99,6 +99,20 @@ def test_an_assistant_syncing_itself_keeps_the_generation_it_reads_until_it_move
         assert len(pier_quotes(reader)) == 2
 
 
+def test_a_reader_loads_what_another_process_synced_before_its_questions_move(
+    fake_index_copy: Settings,
+):
+    with Assistant(fake_index_copy, HashEmbedder()) as reader:
+        old = reader.index
+        add_pier(fake_index_copy, 0)
+        sync_elsewhere(fake_index_copy)
+        assert reader.refresh()
+        new = reader.index
+        assert new is not old and old.closed
+        assert new._catalog is not None and new._keywords is not None
+        assert pier_quotes(reader) == [PIER.format(n=0)]
+
+
 # -- disks -------------------------------------------------------------------------------------
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
