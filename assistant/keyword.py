@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import IndexStoreError
-from .memo import IdentityMemo
+from .memo import ArticleCodes, IdentityMemo
 from .text import keyword_tokens
 
 logger = logging.getLogger(__name__)
@@ -215,7 +215,10 @@ class KeywordIndex:
     written: their chunks count in no statistic and are never returned.
     """
 
-    def __init__(self, parts: Sequence[tuple[Path, Collection[str]]]) -> None:
+    def __init__(
+        self, parts: Sequence[tuple[Path, Collection[str]]], codes: ArticleCodes | None = None
+    ) -> None:
+        """``codes``: the article numbers to share with the index's other searches."""
         segments = [SegmentKeywords.load(folder).without(gone) for folder, gone in parts]
         self.ids: list[str] = [cid for s in segments for cid in s.ids]
         offsets = np.cumsum([0] + [len(s) for s in segments])[:-1].tolist()
@@ -226,16 +229,9 @@ class KeywordIndex:
         self._segments = [
             _Scored.of(s, offset, norm) for s, offset in zip(segments, offsets, strict=True)
         ]
-        self._article_code: dict[str, int] = {}
-        self._codes = np.fromiter(
-            (
-                self._article_code.setdefault(a, len(self._article_code))
-                for s in segments
-                for a in s.article_ids
-            ),
-            dtype=np.int64,
-            count=len(self.ids),
-        )
+        article_ids = [a for s in segments for a in s.article_ids]
+        self._articles = ArticleCodes(article_ids) if codes is None else codes
+        self._codes = self._articles.of(article_ids)  # each chunk's article's number
         self._masks: IdentityMemo[Collection[str], np.ndarray] = IdentityMemo()
         logger.debug("keyword index: %d live chunks in %d segments", len(self.ids), len(segments))
 
@@ -279,10 +275,7 @@ class KeywordIndex:
 
     def _mask(self, allowed: Collection[str]) -> np.ndarray:
         """Whether each chunk (by its position in ``ids``) is of an article in ``allowed``."""
-        ok = np.zeros(len(self._article_code), dtype=bool)
-        codes = [self._article_code[a] for a in allowed if a in self._article_code]
-        ok[np.asarray(codes, dtype=np.int64)] = True
-        return ok[self._codes]
+        return self._articles.mask(allowed)[self._codes]
 
     def _slices(self, terms: Iterable[str]) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """Each term's postings in each segment holding it: (term, chunk positions in

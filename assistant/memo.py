@@ -8,8 +8,10 @@ and holding the set, so the id cannot be reused by another object while the entr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from typing import Generic, TypeVar
+
+import numpy as np
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -35,3 +37,32 @@ class IdentityMemo(Generic[K, V]):
             self._found = {}
         self._found[id(key)] = (key, value)
         return value
+
+
+class ArticleCodes:
+    """A number for each article id, and ``mask(allowed)``: which numbers an allowed set
+    holds, as a numpy bool array, made once per set and shared by every search of an index
+    (BM25's, each segment's vectors'). Unknown ids get the number ``len(self)``, never
+    allowed (``mask`` has one more entry than there are articles)."""
+
+    def __init__(self, article_ids: Iterable[str] = ()) -> None:
+        self.code: dict[str, int] = {}
+        for article_id in article_ids:
+            self.code.setdefault(article_id, len(self.code))
+        self._masks: IdentityMemo[Collection[str], np.ndarray] = IdentityMemo()
+
+    def __len__(self) -> int:
+        return len(self.code)
+
+    def of(self, article_ids: Iterable[str]) -> np.ndarray:
+        """The numbers of ``article_ids``, ``len(self)`` for those it does not know."""
+        unknown = len(self.code)
+        return np.fromiter((self.code.get(a, unknown) for a in article_ids), dtype=np.int64)
+
+    def mask(self, allowed: Collection[str]) -> np.ndarray:
+        return self._masks.get(allowed, self._mask)
+
+    def _mask(self, allowed: Collection[str]) -> np.ndarray:
+        ok = np.zeros(len(self.code) + 1, dtype=bool)
+        ok[[self.code[a] for a in allowed if a in self.code]] = True
+        return ok

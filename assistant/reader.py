@@ -33,7 +33,7 @@ from .embedding import model_identity
 from .errors import IndexMismatchError, IndexStoreError
 from .generations import Lease, lease_current, opening
 from .keyword import KEYWORD_VERSION, KeywordIndex
-from .memo import IdentityMemo
+from .memo import ArticleCodes, IdentityMemo
 from .segments import Manifest, SegmentRef, has_manifest, read_vectors
 from .store import ArticleStore
 from .syndication import Syndication, carried_by
@@ -301,6 +301,7 @@ class Segment:
         self.folder = folder
         self.ref = ref
         self.removed = frozenset(ref.removed)
+        self.codes: ArticleCodes | None = None  # the index's, shared by its searches
         self._private: Path | None = None  # a copy of a read-only segment's vectors
         self.store = ArticleStore(folder, readonly=True)
         try:
@@ -398,15 +399,9 @@ class Segment:
         unit = np.array(matrix, dtype=np.float32)
         norms = np.linalg.norm(unit, axis=1, keepdims=True)
         unit /= np.where(norms > 0, norms, 1.0)
-        code: dict[str, int] = {}
-        for article_id in article_ids:
-            if article_id not in self.removed:
-                code.setdefault(article_id, len(code))
-        removed = len(code)
-        row_code = np.fromiter(
-            (code.get(a, removed) for a in article_ids), dtype=np.int64, count=len(ids)
-        )
-        return _Vectors(unit, ids, code, row_code)
+        live = [a if a not in self.removed else "" for a in article_ids]  # "": no article
+        codes = self.codes or ArticleCodes(live)
+        return _Vectors(unit, ids, codes, codes.of(live))
 
     def warm(self) -> None:
         self._vectors  # noqa: B018 - read on the first search among a few articles
@@ -419,22 +414,19 @@ class Segment:
 
 class _Vectors:
     """A segment's vectors for exact search among some of its articles: ``unit`` (row per
-    chunk, unit length), ``ids`` (chunk id per row), ``code`` (live article id -> a number)
-    and ``row_code`` (that number per row; removed articles' rows have ``len(code)``)."""
+    chunk, unit length), ``ids`` (chunk id per row) and ``row_code`` (the number ``codes``
+    gives the row's article; a removed article's rows have one no article has)."""
 
     def __init__(
-        self, unit: np.ndarray, ids: list[str], code: dict[str, int], row_code: np.ndarray
+        self, unit: np.ndarray, ids: list[str], codes: ArticleCodes, row_code: np.ndarray
     ) -> None:
-        self.unit, self.ids, self.code, self.row_code = unit, ids, code, row_code
+        self.unit, self.ids, self.codes, self.row_code = unit, ids, codes, row_code
         self._last: tuple[bytes, np.ndarray] | None = None
         self.rows: IdentityMemo[Collection[str], np.ndarray] = IdentityMemo()
 
     def rows_of(self, articles: Collection[str]) -> np.ndarray:
         """The rows of the live chunks of ``articles``, in order."""
-        codes = [self.code[a] for a in articles if a in self.code]
-        wanted = np.zeros(len(self.code) + 1, dtype=bool)  # the last code: removed rows
-        wanted[np.asarray(codes, dtype=np.int64)] = True
-        return np.flatnonzero(wanted[self.row_code])
+        return np.flatnonzero(self.codes.mask(articles)[self.row_code])
 
     def similarity(self, query: np.ndarray) -> np.ndarray:
         """Cosine similarity of every row to the unit vector ``query``. The last one is kept:
@@ -489,13 +481,17 @@ class Index:
                 lease.release()
             raise
         self._holder = {aid: s for s in self.segments for aid in s.live_articles}
+        self.codes = ArticleCodes(sorted(self._holder))  # shared by the searches
+        for segment in self.segments:
+            segment.codes = self.codes
 
     @property
     def keywords(self) -> KeywordIndex:
         if self._keywords is None:
             with self._lock:  # the first questions of several threads load it once
                 if self._keywords is None:
-                    self._keywords = KeywordIndex([(s.folder, s.removed) for s in self.segments])
+                    parts = [(s.folder, s.removed) for s in self.segments]
+                    self._keywords = KeywordIndex(parts, self.codes)
         return self._keywords
 
     @property
