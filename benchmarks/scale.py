@@ -19,10 +19,10 @@ fresh process, so its peak memory is its own:
   otherwise reads only the files whose size or times changed);
 - a one-article re-sync: one article's text changed (seconds, bytes written by the process as
   ``/proc/self/io`` ``write_bytes`` counts them, and that as a share of the index's bytes);
-- opening the index and answering a first question (Chroma already imported), as a server
-  does after another process synced (``Assistant.sync`` loads all this before it moves);
-- ``ask`` p50/p95 over ``--questions`` dev questions on a warm ``Assistant``;
-- peak memory (VmHWM) and the index's size on disk.
+- in a fresh process, as a server answers an index another process built: opening the index
+  and a first question (Chroma imported first, untimed), then ``ask`` p50/p95 over
+  ``--questions`` dev questions;
+- peak memory (VmHWM) of the building and of the asking process, the index's size on disk.
 
 ``--server`` repeats each size with a Chroma server (``chroma run``) holding the vectors.
 ``--real`` measures the one-article re-sync of the real 609-article index with the real model
@@ -145,7 +145,7 @@ def measure_size(
 ) -> dict[str, Any]:
     """One size, in this process: build, re-syncs, questions. With a Chroma server, its writes
     and its folder (``work/chroma-server``) count as the index's."""
-    from assistant import Assistant, Settings
+    from assistant import Settings
     from tests.fakes import HashEmbedder
 
     corpus = work / "corpus"
@@ -165,19 +165,16 @@ def measure_size(
     index_bytes = tree_bytes(settings.index_dir)
     if server_pid:
         index_bytes += tree_bytes(work / "chroma-server")
-    timings = []
-    asked = questions(count)
-    started = time.perf_counter()
-    with Assistant(settings, embedder) as assistant:
-        assistant.ask(asked[0])  # opens the segments, reads catalog, postings and vectors
-        first_s = time.perf_counter() - started
-        for q in asked[1:5]:  # warm the caches
-            assistant.ask(q)
-        for q in asked:
-            started = time.perf_counter()
-            assistant.ask(q)
-            timings.append((time.perf_counter() - started) * 1000)
-        segments = assistant.status().get("segments")
+    build_rss = peak_rss_mib()
+    asking = subprocess.run(
+        [sys.executable, __file__, "--ask", str(count), "--work", str(work)]
+        + (["--port", str(server_port)] if server_port is not None else []),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if asking.returncode != 0:
+        raise RuntimeError(f"asking failed:\n{asking.stderr[-3000:]}")
     return {
         "backend": "chroma-server" if server_port is not None else "embedded",
         "articles": articles,
@@ -189,11 +186,43 @@ def measure_size(
         "one_article_written_mb": round(one_bytes / 1e6, 2),
         "index_mb": round(index_bytes / 1e6, 1),
         "written_share": round(one_bytes / index_bytes, 4) if index_bytes else None,
+        "peak_rss_mib": round(build_rss),
+        **json.loads(asking.stdout.strip().splitlines()[-1]),
+    }
+
+
+def measure_asking(count: int, work: Path, server_port: int | None) -> dict[str, Any]:
+    """Questions in a fresh process, as a server answers them: the index opened (Chroma
+    imported first, untimed), a first question, then ``count`` timed ones."""
+    import chromadb  # noqa: F401 - a server has imported it long before
+
+    from assistant import Assistant, Settings
+    from tests.fakes import HashEmbedder
+
+    settings = Settings(corpus=work / "corpus", index_dir=work / "index")
+    if server_port is not None:
+        settings = settings.model_copy(
+            update={"chroma_host": "127.0.0.1", "chroma_port": server_port}
+        )
+    asked = questions(count)
+    timings = []
+    started = time.perf_counter()
+    with Assistant(settings, HashEmbedder()) as assistant:
+        assistant.ask(asked[0])  # opens the segments, reads catalog, postings and vectors
+        first_s = time.perf_counter() - started
+        for q in asked[1:5]:  # warm the caches
+            assistant.ask(q)
+        for q in asked:
+            started = time.perf_counter()
+            assistant.ask(q)
+            timings.append((time.perf_counter() - started) * 1000)
+        segments = assistant.status().get("segments")
+    return {
         "segments": segments,
         "open_and_first_ask_s": round(first_s, 2),
         "ask_p50_ms": round(statistics.median(timings), 1),
         "ask_p95_ms": round(percentile(timings, 0.95), 1),
-        "peak_rss_mib": round(peak_rss_mib()),
+        "asking_peak_rss_mib": round(peak_rss_mib()),
     }
 
 
@@ -299,11 +328,15 @@ def main() -> None:
     parser.add_argument("--real", action="store_true", help="also the real 609-article index")
     parser.add_argument("--json", type=Path, help="write the rows here too")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ask", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--server-pid", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.ask:
+        print(json.dumps(measure_asking(args.ask, args.work, args.port)))
+        return
     if args.worker:
         row = measure_size(args.worker, args.questions, args.work, args.port, args.server_pid)
         print(json.dumps(row))
