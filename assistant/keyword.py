@@ -232,7 +232,8 @@ class KeywordIndex:
         article_ids = [a for s in segments for a in s.article_ids]
         self._articles = ArticleCodes(article_ids) if codes is None else codes
         self._codes = self._articles.of(article_ids)  # each chunk's article's number
-        self._masks: IdentityMemo[Collection[str], np.ndarray] = IdentityMemo()
+        # a bool per chunk each: kept for the last 16 allowed sets
+        self._masks: IdentityMemo[Collection[str], np.ndarray] = IdentityMemo(16)
         logger.debug("keyword index: %d live chunks in %d segments", len(self.ids), len(segments))
 
     def __len__(self) -> int:

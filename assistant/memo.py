@@ -23,7 +23,7 @@ class IdentityMemo(Generic[K, V]):
     share between threads: at worst two threads compute the same value."""
 
     def __init__(self, size: int = 64) -> None:
-        self.size = size
+        self.size = size  # a question uses a few sets: all, each source's, its period's
         self._found: dict[int, tuple[K, V]] = {}
 
     def get(self, key: K, make: Callable[[K], V]) -> V:

@@ -422,7 +422,8 @@ class _Vectors:
     ) -> None:
         self.unit, self.ids, self.codes, self.row_code = unit, ids, codes, row_code
         self._last: tuple[bytes, np.ndarray] | None = None
-        self.rows: IdentityMemo[Collection[str], np.ndarray] = IdentityMemo()
+        # row lists, up to 800 KB each at 100k chunks: kept for the last 16 allowed sets
+        self.rows: IdentityMemo[Collection[str], np.ndarray] = IdentityMemo(16)
 
     def rows_of(self, articles: Collection[str]) -> np.ndarray:
         """The rows of the live chunks of ``articles``, in order."""
