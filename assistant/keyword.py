@@ -149,11 +149,8 @@ class SegmentKeywords:
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """The positions of the chunks holding ``term`` and its count in each."""
-        tid = self.vocab.get(term)
-        if tid is None:
-            return _EMPTY, _EMPTY
-        start, end = self.indptr[tid], self.indptr[tid + 1]
-        return self.chunks[start:end], self.tfs[start:end]
+        where = _term_slice(self.vocab, self.indptr, term)
+        return self.chunks[where], self.tfs[where]
 
     def without(self, removed: Collection[str]) -> SegmentKeywords:
         """This segment with the chunks of the ``removed`` articles gone, from postings too.
@@ -201,11 +198,14 @@ class _Scored:
         return cls(segment.vocab, segment.indptr, at, weights)
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
-        tid = self.vocab.get(term)
-        if tid is None:
-            return _EMPTY, _EMPTY
-        start, end = self.indptr[tid], self.indptr[tid + 1]
-        return self.chunks[start:end], self.weights[start:end]
+        where = _term_slice(self.vocab, self.indptr, term)
+        return self.chunks[where], self.weights[where]
+
+
+def _term_slice(vocab: dict[str, int], indptr: np.ndarray, term: str) -> slice:
+    """Where ``term``'s postings lie in a segment's arrays (empty for a term it lacks)."""
+    tid = vocab.get(term)
+    return slice(0, 0) if tid is None else slice(indptr[tid], indptr[tid + 1])
 
 
 class KeywordIndex:

@@ -396,7 +396,7 @@ class Segment:
     def _vectors(self) -> _Vectors:
         """The segment's vectors, made unit length, and whose each row is."""
         matrix, ids, article_ids = read_vectors(self.folder)
-        unit = np.array(matrix, dtype=np.float32)
+        unit = matrix.astype(np.float32, copy=False)  # freshly read: normalised in place
         norms = np.linalg.norm(unit, axis=1, keepdims=True)
         unit /= np.where(norms > 0, norms, 1.0)
         live = [a if a not in self.removed else "" for a in article_ids]  # "": no article
